@@ -6,6 +6,7 @@ docs/ir-contract.md; how to add an op is in README.md next to this file.
 
 from ember.ir import types
 from ember.ir.builder import Builder, BuildError
+from ember.ir.consts import ConstRef
 from ember.ir.core import (
     Block,
     BlockParam,
@@ -15,6 +16,7 @@ from ember.ir.core import (
     Function,
     Value,
 )
+from ember.ir.dominators import DominatorTree
 from ember.ir.ops import (
     OPS,
     BeforeAsyncWith,
@@ -123,11 +125,22 @@ from ember.ir.ops import (
     YieldValue,
     register,
 )
+from ember.ir.parser import ParseError, parse_function, relink
+from ember.ir.printer import print_function
+from ember.ir.verify import VerifyError, verify
 
 __all__ = [
     "types",
     "Builder",
     "BuildError",
+    "ConstRef",
+    "DominatorTree",
+    "ParseError",
+    "parse_function",
+    "relink",
+    "print_function",
+    "VerifyError",
+    "verify",
     "Block",
     "BlockParam",
     "Edge",

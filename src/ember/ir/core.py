@@ -187,3 +187,8 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<Function {self.qualname or self.name}: {len(self.blocks)} blocks>"
+
+    def __str__(self) -> str:
+        from ember.ir.printer import print_function  # the printer depends on this module
+
+        return print_function(self)

@@ -97,6 +97,10 @@ class Op(Value):
         """For ops of type `multi`: the type of each item `extract` may take out."""
         return ()
 
+    def check(self) -> str | None:
+        """Op-specific invariants beyond field types, for the verifier; None if fine."""
+        return None
+
     def attrs(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in self.spec if f.kind is Kind.ATTR}
 

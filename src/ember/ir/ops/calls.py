@@ -25,6 +25,11 @@ class Call(Op):
     callable: Value
     args: tuple[Value, ...]
 
+    def check(self) -> str | None:
+        if len(self.kwnames) > len(self.args):
+            return f"{len(self.kwnames)} keyword names but only {len(self.args)} arguments"
+        return None
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)

@@ -48,3 +48,14 @@ class Extract(Op):
             if 0 <= self.index < len(items):
                 return items[self.index]
         return T.Object
+
+    def check(self) -> str | None:
+        producer = self.value
+        if not isinstance(producer, Op) or producer.type != T.Multi:
+            return "operand is not the result of a multi-result op"
+        items = producer.result_items()
+        if not 0 <= self.index < len(items):
+            return f"index {self.index} out of range: {producer.opname} has {len(items)} items"
+        if not self.type <= items[self.index]:
+            return f"type {self.type} is not within item type {items[self.index]}"
+        return None

@@ -48,6 +48,11 @@ class BuildMap(Op):
     keys: tuple[Value, ...]
     values: tuple[Value, ...]
 
+    def check(self) -> str | None:
+        if len(self.keys) != len(self.values):
+            return f"{len(self.keys)} keys but {len(self.values)} values"
+        return None
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
@@ -155,6 +160,9 @@ class UnpackSequence(Op):
     count: int
     seq: Value
 
+    def check(self) -> str | None:
+        return "count must be >= 0" if self.count < 0 else None
+
     def result_items(self) -> tuple[T.Type, ...]:
         return (T.Object,) * self.count
 
@@ -170,6 +178,9 @@ class UnpackEx(Op):
     before: int
     after: int
     seq: Value
+
+    def check(self) -> str | None:
+        return "before and after must be >= 0" if min(self.before, self.after) < 0 else None
 
     def result_items(self) -> tuple[T.Type, ...]:
         return (T.Object,) * self.before + (T.List,) + (T.Object,) * self.after

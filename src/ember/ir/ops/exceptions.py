@@ -25,6 +25,9 @@ class Raise(Op):
     exc: Value | None = None
     cause: Value | None = None
 
+    def check(self) -> str | None:
+        return "a cause needs an exception" if self.exc is None and self.cause else None
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
