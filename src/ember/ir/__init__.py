@@ -19,6 +19,7 @@ from ember.ir.core import (
 from ember.ir.dominators import DominatorTree
 from ember.ir.ops import (
     OPS,
+    AssumeNotNull,
     BeforeAsyncWith,
     BeforeWith,
     BinaryOp,
@@ -200,6 +201,7 @@ __all__ = [
     "Intrinsic2",
     "IsNone",
     "IsNull",
+    "AssumeNotNull",
     "IsOp",
     "Jump",
     "Kind",

@@ -28,6 +28,7 @@ from ember.ir.ops.cells import (
     StoreDeref,
 )
 from ember.ir.ops.compare import (
+    AssumeNotNull,
     CompareOp,
     CompareOperator,
     ContainsOp,
@@ -156,6 +157,7 @@ __all__ = [
     "Intrinsic2",
     "IsNone",
     "IsNull",
+    "AssumeNotNull",
     "IsOp",
     "Jump",
     "Kind",

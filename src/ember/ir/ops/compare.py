@@ -80,3 +80,14 @@ class IsNull(Op):
     result = T.CBool
     operand_types = {"value": T.ObjectOrNull}
     value: Value
+
+
+@register
+@dataclass(slots=True, eq=False, kw_only=True)
+class AssumeNotNull(Op):
+    """`value`, known not to be NULL on this path (e.g. after `is_null` branched false, as
+    for `for_iter`'s item). Generates no code; it only narrows the type."""
+
+    opname = "assume_not_null"
+    operand_types = {"value": T.ObjectOrNull}
+    value: Value
