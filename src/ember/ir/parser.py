@@ -222,7 +222,7 @@ class _Parser:
         if cls is None:
             raise line.error(f"unknown op {opname!r}")
         kwargs: dict[str, Any] = {}
-        attr_fields = [f for f in cls.spec if f.kind is Kind.ATTR]
+        attr_fields = [f for f in cls.op_fields if f.kind is Kind.ATTR]
         if line.accept("["):
             for i, f in enumerate(attr_fields):
                 if i:
@@ -236,7 +236,7 @@ class _Parser:
         elif attr_fields:
             raise line.error(f"{opname} needs attributes [{', '.join(f.name for f in attr_fields)}]")
         first = True
-        for f in cls.spec:
+        for f in cls.op_fields:
             if f.kind is Kind.ATTR:
                 continue
             if not first:

@@ -105,13 +105,13 @@ def format_op(op: Op, names: _Names, index_of: dict[int, int] | None = None) -> 
     parts.append(op.opname)
     attrs = [
         f"{f.name}={format_attr(getattr(op, f.name), f.attr_type, index_of)}"
-        for f in op.spec
+        for f in op.op_fields
         if f.kind is Kind.ATTR
     ]
     if attrs:
         parts.append("[" + ", ".join(attrs) + "]")
     operands: list[str] = []
-    for f in op.spec:
+    for f in op.op_fields:
         v = getattr(op, f.name)
         if f.kind is Kind.OPERAND:
             operands.append(names(v))

@@ -139,7 +139,7 @@ class _Verifier:
             self.error(where, f"result type {op.type} is not within {cls.result}")
         if not isinstance(op.offset, int):
             self.error(where, f"offset {op.offset!r} is not an int")
-        for f in op.spec:
+        for f in op.op_fields:
             v = getattr(op, f.name)
             if f.kind is Kind.ATTR:
                 self.attr(where, f.name, f.attr_type, v)

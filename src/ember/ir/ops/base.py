@@ -54,7 +54,7 @@ class Op(Value):
     is_terminator: ClassVar[bool] = False
     # Operand fields whose acceptable type is not `object`.
     operand_types: ClassVar[dict[str, T.Type]] = {}
-    spec: ClassVar[tuple[FieldSpec, ...]] = ()
+    op_fields: ClassVar[tuple[FieldSpec, ...]] = ()
 
     offset: int
     type: T.Type = None  # type: ignore[assignment]
@@ -102,7 +102,7 @@ class Op(Value):
         return None
 
     def attrs(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in self.spec if f.kind is Kind.ATTR}
+        return {f.name: getattr(self, f.name) for f in self.op_fields if f.kind is Kind.ATTR}
 
     def __repr__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs().items())
@@ -194,9 +194,12 @@ def register(cls: type[Op]) -> type[Op]:
         for f in fields(cls)
         if f.name not in _BASE_FIELDS
     )
+    shadowed = [f.name for f in spec if hasattr(Op, f.name)]
+    if shadowed:
+        raise TypeError(f"{cls.__name__}: fields {shadowed} shadow Op attributes")
     if any(f.kind is Kind.EDGE for f in spec) and not cls.is_terminator:
         raise TypeError(f"{cls.__name__}: only terminators may have edges")
-    cls.spec = spec
+    cls.op_fields = spec
     _compile(cls, spec)
     # The dataclass repr would recurse through operands and frame states.
     cls.__repr__ = Op.__repr__  # type: ignore[method-assign]
