@@ -1,0 +1,37 @@
+# The project's commands. Each sets itself up: ./ember builds .venv on first use.
+PY := .venv/bin/python
+READY := .venv/.ember-ready
+
+.PHONY: test lint test-all irstats bench bench-quick compat compat-quick clean
+
+$(READY): pyproject.toml
+	./ember -c ""
+
+## make test: lint, then the default test suite (what CI runs)
+test: $(READY)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: $(READY)
+	$(PY) -m ruff check .
+
+## make irstats: build, verify and round-trip the IR of every code object in Lib/
+irstats: $(READY)
+	./ember -m ember.tools.irstats $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+
+## make bench [BENCH=nbody,float]: pyperf benchmarks, CPython vs Ember (vs PyPy)
+bench: $(READY)
+	$(PY) bench/run.py $(if $(BENCH),--bench $(BENCH))
+
+bench-quick: $(READY)
+	$(PY) bench/run.py --quick
+
+## make compat: CPython's Lib/test under Ember, module by module
+compat: $(READY)
+	$(PY) compat/run.py
+
+compat-quick: $(READY)
+	$(PY) compat/run.py --quick
+
+clean:
+	rm -rf .venv .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,4 @@
+import sys
+
+print("about to leave", flush=True)
+sys.exit("fatal: the configuration is missing")

@@ -1,0 +1,4 @@
+import sys
+
+print("héllo wörld ☃", sys.stdout.encoding, sys.getfilesystemencoding())
+sys.stderr.write("err ünïcode\n")
