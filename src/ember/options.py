@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 
 #: Calls (or, later, loop iterations) before a function is compiled. Provisional until
 #: measured in bench/ (issue 5 sets the default from measurements).
@@ -25,17 +24,42 @@ class OptionError(Exception):
     """A bad value for one of Ember's switches; the message is the whole line to print."""
 
 
-@dataclass(frozen=True, slots=True)
 class Options:
-    jit: bool = True
-    threshold: int = DEFAULT_THRESHOLD
-    #: None: no stats. "-": a readable table on stderr at exit. Otherwise a JSON file path.
-    stats: str | None = None
-    #: None: no log. "-": stderr. Otherwise a file path.
-    log: str | None = None
-    dump: frozenset[str] = frozenset()
-    #: None: the default cache directory. "off": no cache. Otherwise a directory.
-    cache: str | None = None
+    """Ember's settings for this process. Immutable once made.
+
+    A plain class rather than a dataclass: `dataclasses` imports `inspect`, `re` and `ast`,
+    which would put tens of milliseconds on every start-up.
+    """
+
+    __slots__ = ("jit", "threshold", "stats", "log", "dump", "cache")
+
+    def __init__(
+        self,
+        jit: bool = True,
+        threshold: int = DEFAULT_THRESHOLD,
+        stats: str | None = None,  # None: off; "-": a table on stderr at exit; else a JSON path
+        log: str | None = None,  # None: off; "-": stderr; else a file path
+        dump: frozenset[str] = frozenset(),
+        cache: str | None = None,  # None: the default directory; "off"; else a directory
+    ) -> None:
+        for name, value in zip(self.__slots__, (jit, threshold, stats, log, dump, cache)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("Options are immutable")
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other):
+        return type(other) is Options and self._values() == other._values()
+
+    def __hash__(self):
+        return hash(self._values())
+
+    def __repr__(self):
+        fields = ", ".join(f"{n}={v!r}" for n, v in zip(self.__slots__, self._values()))
+        return f"Options({fields})"
 
 
 # name of the -X option -> (environment variable, parser for the value)
