@@ -12,7 +12,7 @@ from ember.ir.ops import Const
 
 from .gen import CODE, consts, functions
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
@@ -30,7 +30,7 @@ def test_print_parse_print(func):
     verify(parsed)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(functions())
 def test_relink_restores_code_objects(func):
     parsed = parse_function(print_function(func))
@@ -57,7 +57,7 @@ def _same(a, b) -> bool:
     return a == b
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(consts)
 def test_constants_round_trip_exactly(value):
     text = format_const(value)

@@ -14,7 +14,7 @@ types_ = st.one_of(
     st.sampled_from(T.ALL_NAMED),
     st.integers(0, T.Top.bits).map(T.Type),
 )
-LAW = settings(max_examples=200, deadline=None)
+LAW = settings(max_examples=100, deadline=None)
 
 
 @LAW
