@@ -362,6 +362,16 @@ CO_ASYNC_GENERATOR = 0x0200
 CO_GENERATOR_LIKE = CO_GENERATOR | CO_COROUTINE | CO_ITERABLE_COROUTINE | CO_ASYNC_GENERATOR
 
 
+class CoMonitoringData(_Struct):
+    """What code->_co_monitoring points to (NULL until the code is first instrumented)."""
+
+    C_NAME = "_PyCoMonitoringData"
+    # Byte e: the tools with event e switched on for this code object alone
+    # (sys.monitoring.set_local_events), MONITORING_UNGROUPED_EVENTS bytes.
+    local_monitors = 0
+    active_monitors = 15
+
+
 class Cell(_Struct):
     C_NAME = "PyCellObject"
     ob_ref = 16
@@ -471,6 +481,7 @@ STRUCTS = (
     DictKeys,
     Function,
     Code,
+    CoMonitoringData,
     Cell,
     Method,
     ThreadState,

@@ -1,1 +1,55 @@
+"""The runtime: decides what to compile and when, installs compiled code, keeps stats.
 
+`start(options)` is called once at process start by `ember._boot` when the JIT is on; it
+only registers a `sys.monitoring` callback (a fraction of a millisecond). Everything else
+(ctypes, the ABI check, the compiler, LLVM) is imported when the first function gets hot.
+See `driver.py` for the decisions, `install.py` for installation, `stats.py` for reports.
+"""
+
+from __future__ import annotations
+
+_runtime = None
+
+
+def start(options) -> None:
+    """Turn the JIT on in this process (once; later calls do nothing)."""
+    global _runtime
+    if _runtime is not None:
+        return
+    try:
+        import atexit
+
+        from ember.runtime.driver import Runtime
+
+        rt = Runtime(options)
+        if rt.start():
+            _runtime = rt
+            atexit.register(rt.at_exit)
+    except Exception as exc:  # noqa: BLE001 - the JIT never stops the program from starting
+        if options.log is not None:
+            import sys
+
+            sys.stderr.write(f"ember: runtime failed to start: {type(exc).__name__}: {exc}\n")
+
+
+def stop() -> None:
+    """Turn the JIT off: stop counting, send compiled functions back to the interpreter.
+
+    Stats are kept and still written at exit.
+    """
+    if _runtime is not None:
+        _runtime.stop()
+
+
+def stats() -> dict:
+    """What `-X jit-stats=PATH` would write now (empty lists if the JIT never started)."""
+    if _runtime is None:
+        from ember.runtime.report import Stats
+
+        return Stats(threshold=0).as_dict()
+    return _runtime.stats.as_dict()
+
+
+def current():
+    """The running `driver.Runtime`, or None (for tests and tools)."""
+    return _runtime

@@ -1,0 +1,165 @@
+"""The one long-lived LLVM JIT engine that every compiled module is added to.
+
+An `Engine` owns an MCJIT execution engine for the host CPU, the optimisation pipeline
+(LLVM's new pass manager at `-O2` by default) and the symbol bindings of `capi`. `add()`
+takes a finished llvmlite module, verifies and optimises it, emits machine code into the
+process and returns the addresses of the functions asked for, with the time it took and,
+on request, the optimised LLVM IR, the assembly and the object code (for `-X jit-dump` and
+the code cache).
+
+MCJIT rather than ORC's LLJIT: one engine, modules added over time, an object cache hook
+(`set_object_cache`) that hands over the object code MCJIT already produced, and symbol
+resolution through `llvm.add_symbol`. Code added is never freed; invalidated code simply
+stops being reachable. `get_engine()` builds the engine on first use, which is also the
+first time llvmlite.binding (some 200 ms of loading LLVM) is imported.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from llvmlite import binding as llvm
+from llvmlite import ir
+
+from ember.backend import capi
+
+
+class CompileError(Exception):
+    """LLVM refused a module (parse, verify or codegen); the message says what LLVM said."""
+
+
+@dataclass(slots=True)
+class Compiled:
+    """The result of `Engine.add`."""
+
+    addresses: dict[str, int]
+    llvm_ms: float
+    #: Optimised LLVM IR text, if asked for ("llvm" in dump).
+    llvm_ir: str | None = None
+    #: Assembly text, if asked for ("asm" in dump).
+    asm: str | None = None
+    #: The relocatable object code MCJIT produced, if asked for (want_object).
+    object_code: bytes | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, opt_level: int = 2):
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        target = llvm.Target.from_triple(llvm.get_process_triple())
+        self.target_machine = target.create_target_machine(
+            cpu=llvm.get_host_cpu_name(),
+            features=llvm.get_host_cpu_features().flatten(),
+            opt=opt_level,
+            codemodel="jitdefault",
+            jit=True,
+        )
+        self.opt_level = opt_level
+        self.triple = self.target_machine.triple
+        self.data_layout = str(self.target_machine.target_data)
+        capi.register_symbols()
+        backing = llvm.parse_assembly("")
+        backing.triple = self.triple
+        self._ee = llvm.create_mcjit_compiler(backing, self.target_machine)
+        self._ee.set_object_cache(self._object_emitted)
+        self._last_object: bytes | None = None
+        # LLVM releases the GIL while it works; one module at a time goes in.
+        self._lock = threading.Lock()
+        self._serial = 0
+        self._modules: list[llvm.ModuleRef] = []
+
+    def unique_name(self, stem: str) -> str:
+        """A symbol name no other module in this engine uses (`ember.<n>.<stem>`)."""
+        with self._lock:
+            self._serial += 1
+            return f"ember.{self._serial}.{stem}"
+
+    def new_module(self, name: str) -> ir.Module:
+        """An empty llvmlite module with this engine's triple and data layout."""
+        module = ir.Module(name=name)
+        module.triple = self.triple
+        module.data_layout = self.data_layout
+        return module
+
+    def add(
+        self,
+        module: ir.Module | str,
+        names: list[str] | tuple[str, ...],
+        *,
+        dump: frozenset[str] | set[str] = frozenset(),
+        want_object: bool = False,
+    ) -> Compiled:
+        """Optimise and load `module`; return the addresses of the functions `names`.
+
+        Raises CompileError if LLVM rejects the module; nothing is loaded then.
+        """
+        t0 = time.perf_counter()
+        try:
+            mod = llvm.parse_assembly(str(module))
+            mod.verify()
+        except RuntimeError as exc:
+            raise CompileError(f"LLVM rejected the module: {exc}") from None
+        t1 = time.perf_counter()
+        self._optimize(mod)
+        t2 = time.perf_counter()
+        llvm_ir = str(mod) if "llvm" in dump else None
+        asm = self.target_machine.emit_assembly(mod) if "asm" in dump else None
+        with self._lock:
+            self._last_object = None
+            self._ee.add_module(mod)
+            try:
+                self._ee.finalize_object()
+                addresses = {n: self._ee.get_function_address(n) for n in names}
+            except RuntimeError as exc:
+                self._ee.remove_module(mod)
+                raise CompileError(f"LLVM could not emit code: {exc}") from None
+            obj = self._last_object
+            self._modules.append(mod)
+        missing = [n for n, a in addresses.items() if not a]
+        if missing:
+            raise CompileError(f"no function {missing[0]!r} in the module")
+        t3 = time.perf_counter()
+        return Compiled(
+            addresses=addresses,
+            llvm_ms=(t3 - t0) * 1000,
+            llvm_ir=llvm_ir,
+            asm=asm,
+            object_code=obj if want_object else None,
+            timings={
+                "parse_ms": (t1 - t0) * 1000,
+                "optimize_ms": (t2 - t1) * 1000,
+                "codegen_ms": (t3 - t2) * 1000,
+            },
+        )
+
+    def global_address(self, name: str) -> int:
+        """The address of a global variable of a module already added."""
+        with self._lock:
+            return self._ee.get_global_value_address(name)
+
+    def _optimize(self, mod: llvm.ModuleRef) -> None:
+        if self.opt_level == 0:
+            return
+        pto = llvm.create_pipeline_tuning_options(speed_level=self.opt_level)
+        pb = llvm.create_pass_builder(self.target_machine, pto)
+        pb.getModulePassManager().run(mod, pb)
+
+    def _object_emitted(self, module: llvm.ModuleRef, data: bytes) -> None:
+        self._last_object = data
+
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """The process's engine, built on first use."""
+    global _engine
+    if _engine is None:
+        with _engine_lock:
+            if _engine is None:
+                _engine = Engine()
+    return _engine
