@@ -1,0 +1,87 @@
+"""The one entry point from the runtime and tools into the compiler stages.
+
+    code object --build_ir--> ir.Function --PASSES, in order--> ... (lower/ and backend/
+    come later)
+
+`build_ir` raises `Refused(reason)` for anything the frontend does not handle; callers
+leave such code to CPython. With checks on (always in tests), the IR is verified after the
+frontend and after every pass.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from types import CodeType
+
+from ember import options
+from ember.bytecode import Refused
+from ember.frontend import build_function
+from ember.ir import Function
+from ember.ir.printer import print_function
+from ember.ir.verify import verify
+
+# The ordered pass list: each entry is `pass(func) -> None`, mutating `func` in place.
+# Empty until `passes/` exists; the runtime never orders passes itself.
+PASSES: list[Callable[[Function], object]] = []
+
+
+def dump_kinds() -> frozenset[str]:
+    """What `-X jit-dump=` / EMBER_JIT_DUMP asks for in this process."""
+    boot = sys.modules.get("ember._boot")
+    if boot is not None:
+        return boot.OPTIONS.dump
+    try:
+        return options.parse().dump
+    except options.OptionError:
+        return frozenset()
+
+
+_DUMP_IR: bool | None = None
+
+
+def build_ir(code: CodeType) -> Function:
+    """The SSA IR of `code`, straight from the frontend (no passes run).
+
+    With `-X jit-dump=ir` the IR is printed to stderr as it is built."""
+    global _DUMP_IR
+    func = build_function(code)
+    if _DUMP_IR is None:
+        _DUMP_IR = "ir" in dump_kinds()
+    if _DUMP_IR:
+        dump_ir(func, "frontend")
+    return func
+
+
+def dump_ir(func: Function, stage: str) -> None:
+    sys.stderr.write(
+        f";; ember ir after {stage}: {func.qualname} ({func.filename}:{func.firstlineno})\n"
+    )
+    sys.stderr.write(print_function(func))
+    sys.stderr.write("\n")
+
+
+def optimize(func: Function, *, check: bool = True) -> Function:
+    """Run `PASSES` in order, verifying before and after each one when `check` is set."""
+    if check:
+        verify(func)
+    for p in PASSES:
+        p(func)
+        if check:
+            verify(func)
+    return func
+
+
+__all__ = ["PASSES", "Refused", "build_ir", "compile", "dump_ir", "optimize"]
+
+
+def compile(func, opts: options.Options | None = None):
+    """Compile the hot function `func` for the runtime; its one way into the compiler.
+
+    Returns the `ember.backend.support.Entry` to install on `func`, or raises
+    `Refused(reason)`. Tier 1 plugs in after `optimize`: lower the IR to an llvmlite module
+    defining a `support.BODY` function, then `support.compile_entry(module, body_name,
+    func.__code__.co_argcount, dump=...)` loads it behind the standard vectorcall entry.
+    """
+    optimize(build_ir(func.__code__))
+    raise Refused("no_lowering", "tier 1: no lowering yet")
