@@ -18,6 +18,10 @@ except options.OptionError as exc:
     os._exit(2)
 
 if OPTIONS.jit:
-    from ember import runtime
+    try:
+        from ember import runtime
 
-    runtime.start(OPTIONS)
+        runtime.start(OPTIONS)
+    except Exception as exc:  # noqa: BLE001 - a broken JIT must leave a working CPython
+        if OPTIONS.log is not None:
+            sys.stderr.write(f"ember: the JIT is off: {type(exc).__name__}: {exc}\n")
