@@ -239,7 +239,7 @@ def load_pointer(builder: ir.IRBuilder, name: str) -> ir.Value:
     if gv is None:
         gv = ir.GlobalVariable(module, OBJ, name=name)
         gv.linkage = "external"
-    return builder.load(gv, name=name.removeprefix("PyExc_"))
+    return builder.load(gv, name=name.removeprefix("PyExc_"), typ=OBJ)
 
 
 def _process_symbol(name: str) -> int | None:

@@ -49,7 +49,17 @@ _OTHER_TOOLS_HI = int.from_bytes(bytes([0xFF & ~(1 << OWN_TOOL)] * 7 + [0]), "li
 assert abi.MONITORING_UNGROUPED_EVENTS == 15
 
 
+def as_ptr(builder: ir.IRBuilder, value: ir.Value) -> ir.Value:
+    """`value` as an opaque `ptr` (llvmlite gives globals typed pointer types like i8*)."""
+    if isinstance(value.type, ir.PointerType) and not value.type.is_opaque:
+        # llvmlite treats i8* and ptr as equal, so bitcast would be a no-op; LLVM folds
+        # this pair away.
+        return builder.inttoptr(builder.ptrtoint(value, I64), OBJ)
+    return value
+
+
 def _field(builder: ir.IRBuilder, base: ir.Value, offset: int, ty: ir.Type, name=""):
+    base = as_ptr(builder, base)
     addr = builder.gep(base, [ir.Constant(I64, offset)], source_etype=I8) if offset else base
     return builder.load(addr, name=name, typ=ty)
 
@@ -60,7 +70,9 @@ def load_field(builder: ir.IRBuilder, base: ir.Value, offset: int, ty: ir.Type =
 
 
 def field_address(builder: ir.IRBuilder, base: ir.Value, offset: int, name=""):
-    return builder.gep(base, [ir.Constant(I64, offset)], source_etype=I8, name=name)
+    return builder.gep(
+        as_ptr(builder, base), [ir.Constant(I64, offset)], source_etype=I8, name=name
+    )
 
 
 # --- reference counting ---------------------------------------------------------------
@@ -68,6 +80,7 @@ def field_address(builder: ir.IRBuilder, base: ir.Value, offset: int, name=""):
 
 def incref(builder: ir.IRBuilder, obj: ir.Value) -> None:
     """Py_INCREF of 3.12: add 1 to the low 32 bits unless that wraps (immortal)."""
+    obj = as_ptr(builder, obj)
     low = builder.load(obj, typ=I32, name="rc")
     new = builder.add(low, ir.Constant(I32, 1))
     with builder.if_then(builder.icmp_unsigned("!=", new, ir.Constant(I32, 0)), likely=True):
@@ -76,6 +89,7 @@ def incref(builder: ir.IRBuilder, obj: ir.Value) -> None:
 
 def decref(builder: ir.IRBuilder, obj: ir.Value) -> None:
     """Py_DECREF of 3.12: skip immortals; at zero, `_Py_Dealloc`."""
+    obj = as_ptr(builder, obj)
     rc = builder.load(obj, typ=I64, name="rc")
     immortal = builder.icmp_signed("<", builder.trunc(rc, I32), ir.Constant(I32, 0))
     with builder.if_then(builder.not_(immortal), likely=True):
@@ -94,7 +108,7 @@ def xdecref(builder: ir.IRBuilder, obj: ir.Value) -> None:
 
 
 def _other_tools(builder: ir.IRBuilder, monitors: ir.Value) -> ir.Value:
-    lo = builder.load(monitors, typ=I64)
+    lo = builder.load(as_ptr(builder, monitors), typ=I64)
     hi = _field(builder, monitors, 8, I64)
     lo = builder.and_(lo, ir.Constant(I64, _OTHER_TOOLS_LO))
     hi = builder.and_(hi, ir.Constant(I64, _OTHER_TOOLS_HI))
@@ -123,7 +137,7 @@ def tools_active(builder: ir.IRBuilder, func: ir.Value) -> ir.Value:
 def eval_breaker_set(builder: ir.IRBuilder) -> ir.Value:
     """i1: the interpreter asks running code to leave its fast path (cheap: one load)."""
     gv = capi.declare_object(builder.module, "ember.eval_breaker")
-    value = builder.load_atomic(gv, "monotonic", 4, typ=I32)
+    value = builder.load_atomic(as_ptr(builder, gv), "monotonic", 4, typ=I32)
     return builder.icmp_unsigned("!=", value, ir.Constant(I32, 0))
 
 
