@@ -1,0 +1,233 @@
+"""bench/: result parsing, ratios and geometric mean, tables, settings. Runs no benchmark."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import measure, report, suite  # noqa: E402
+from bench.run import merge_rows  # noqa: E402
+
+
+def pyperf_json(tmp_path: Path, benches: dict[str, list[list[float]]], loops: int = 4) -> Path:
+    """A pyperf suite file as the manager writes it: a calibration run with warm-ups only,
+    then one run per worker with warm-ups and values."""
+    data = {"version": "1.0", "metadata": {"python_version": "3.12.1"}, "benchmarks": []}
+    for name, runs in benches.items():
+        entries = [{"metadata": {"calibrate_loops": loops}, "warmups": [[1, 9.0], [2, 9.0]]}]
+        for values in runs:
+            entries.append({"metadata": {"loops": loops}, "warmups": [[loops, 5.0]],
+                            "values": values})
+        data["benchmarks"].append({"metadata": {"name": name}, "runs": entries})
+    path = tmp_path / "suite.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_parse_pyperf_suite_ignores_warmups_and_calibration(tmp_path):
+    path = pyperf_json(tmp_path, {"a": [[1.0, 2.0], [3.0]], "b": [[0.5, 0.5]]})
+    got = measure.parse_pyperf_suite(path)
+    assert list(got) == ["a", "b"]
+    assert got["a"].mean == pytest.approx(2.0)
+    assert got["a"].median == pytest.approx(2.0)
+    assert got["a"].values == 3
+    assert got["a"].stdev == pytest.approx(1.0)
+    assert got["a"].loops == 4
+    assert got["b"].stdev == 0.0
+
+
+def test_parse_pyperf_suite_single_benchmark_name_in_common_metadata(tmp_path):
+    data = {"version": "1.0", "metadata": {"name": "nbody"},
+            "benchmarks": [{"runs": [{"metadata": {}, "values": [0.25, 0.75]}]}]}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(data))
+    assert measure.parse_pyperf_suite(path)["nbody"].mean == pytest.approx(0.5)
+
+
+def test_parse_real_pyperf_file(tmp_path):
+    pyperf = pytest.importorskip("pyperf")
+    run = pyperf.Run([0.1, 0.3], warmups=[(1, 1.0)], metadata={"name": "x", "loops": 1},
+                     collect_metadata=False)
+    path = tmp_path / "real.json"
+    pyperf.Benchmark([run]).dump(str(path))
+    got = measure.parse_pyperf_suite(path)
+    assert got["x"].mean == pytest.approx(0.2)
+    assert measure.probe_values(path) == {"x": [0.1, 0.3]}
+
+
+def test_probe_values_keeps_order(tmp_path):
+    path = pyperf_json(tmp_path, {"a": [[3.0, 1.0, 2.0]]})
+    assert measure.probe_values(path) == {"a": [3.0, 1.0, 2.0]}
+
+
+@pytest.mark.parametrize("text", [None, "", "  \n"])
+def test_jit_stats_absent_or_empty_means_nothing_compiled(tmp_path, text):
+    path = tmp_path / "stats.json"
+    if text is not None:
+        path.write_text(text)
+    assert measure.parse_jit_stats(path) == {"functions_compiled": 0, "compile_ms": 0.0,
+                                             "refused": 0}
+
+
+def test_jit_stats_sums_compile_time(tmp_path):
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps({
+        "compiled": [
+            {"qualname": "f", "filename": "a.py", "firstlineno": 1, "tier": 1,
+             "compile_ms": 12.5},
+            {"qualname": "g", "filename": "a.py", "firstlineno": 9, "tier": 2,
+             "compile_ms": 7.5},
+        ],
+        "refused": [{"qualname": "h"}],
+        "totals": {},
+    }))
+    assert measure.parse_jit_stats(path) == {"functions_compiled": 2, "compile_ms": 20.0,
+                                             "refused": 1}
+
+
+def test_jit_stats_unreadable_is_reported_not_raised(tmp_path):
+    path = tmp_path / "stats.json"
+    path.write_text("{not json")
+    got = measure.parse_jit_stats(path)
+    assert got["functions_compiled"] == 0 and "unreadable" in got["note"]
+
+
+def test_probe_count_is_bounded():
+    assert measure.probe_count(2.0, 0.5) == 4
+    assert measure.probe_count(2.0, 10.0) == 3
+    assert measure.probe_count(2.0, 1e-9) == 500
+    assert measure.probe_count(2.0, None) == 3
+
+
+def test_summarize_probe():
+    p = measure.summarize_probe([4.0, 2.0, 1.0, 1.0], 0, 12.34, 8.0)
+    assert p.first_iteration == 4.0 and p.tail_mean == 1.0 and p.peak_rss_mib == 12.3
+    empty = measure.summarize_probe([], 1, None, 0.1)
+    assert empty.first_iteration is None and empty.tail_mean is None
+
+
+def test_run_with_rusage_reports_the_childs_peak_rss(tmp_path):
+    log = tmp_path / "log"
+    code = "b = bytearray(64 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"
+    rc, rss, secs = measure.run_with_rusage([sys.executable, "-c", code], log, timeout=60)
+    assert rc == 0
+    assert rss is not None and rss >= 64
+    assert log.read_text().startswith("$ ")
+
+
+def test_run_with_rusage_kills_on_timeout(tmp_path):
+    rc, _, secs = measure.run_with_rusage(
+        [sys.executable, "-c", "import time; time.sleep(30)"], tmp_path / "log", timeout=0.5)
+    assert rc == -9 and secs < 10
+
+
+def row(name: str, **means: float | None) -> dict:
+    results = {}
+    for interp, mean in means.items():
+        results[interp] = ({"status": "ok", "mean": mean} if mean is not None
+                           else {"status": "failed", "note": "boom"})
+    return {"benchmark": name, "script": name, "results": results}
+
+
+def test_ratio_and_geomean_over_rows_that_ran_everywhere():
+    rows = [row("a", cpython=2.0, ember=1.0, pypy=0.5),
+            row("b", cpython=1.0, ember=2.0, pypy=0.25),
+            row("c", cpython=1.0, ember=1.0, pypy=None)]
+    assert report.ratio(rows[0], "ember") == 0.5
+    assert report.ratio(rows[2], "pypy") is None
+    gm, n = report.geomean_ratios(rows, ["cpython", "ember", "pypy"])
+    assert n == 2
+    assert gm["ember"] == pytest.approx(1.0)
+    assert gm["pypy"] == pytest.approx(math.sqrt(0.25 * 0.25))
+    assert gm["cpython"] == pytest.approx(1.0)
+
+
+def test_geomean_edge_cases():
+    assert report.geomean([]) is None
+    assert report.geomean([4.0, 1.0]) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("secs,text", [(1.5, "1.5 sec"), (0.0123, "12.3 ms"),
+                                       (0.000456, "456 us"), (2e-9, "2 ns"), (None, "—")])
+def test_fmt_time(secs, text):
+    assert report.fmt_time(secs) == text
+
+
+def meta(interps=("cpython", "ember", "pypy")) -> dict:
+    return {"mode": "quick", "date": "2026-01-01T00:00:00", "commit": "abc",
+            "interpreters_run": list(interps),
+            "interpreters": {i: {"label": i.upper(), "cmd": [i], "version": "v",
+                                 "settings": {"processes": 1, "values": 3, "warmups": 1}}
+                             for i in interps}}
+
+
+def test_markdown_has_rows_geomean_and_notes():
+    rows = [row("a", cpython=2.0, ember=1.0, pypy=0.5),
+            row("b", cpython=1.0, ember=None, pypy=0.5)]
+    rows[0]["results"]["ember"].update(functions_compiled=3, compile_ms=12.0, refused=1,
+                                       first_iteration=3.0, peak_rss_mib=20.0)
+    md = report.render_markdown(meta(), rows)
+    assert "| a | 2 sec | 1 sec | 0.50x | 500 ms | 0.25x |" in md
+    assert "geometric mean** (1 benchmarks that ran everywhere)" in md
+    assert "| a | 3 | 1 | 12.0 |" in md
+    assert "- b / EMBER: boom" in md
+
+
+def test_chart_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    rows = [row("a", cpython=2.0, ember=1.0, pypy=0.5)]
+    path = tmp_path / "c.png"
+    assert report.render_chart(meta(), rows, path)
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_select():
+    assert len(suite.select(None)) == len(suite.BENCHMARKS)
+    assert [b.name for b in suite.select("float, nbody")] == ["float", "nbody"]
+    assert len(suite.select("scimark")) == 5
+    with pytest.raises(KeyError):
+        suite.select("nope")
+
+
+def test_benchmark_set_is_the_issues():
+    names = {b.name for b in suite.BENCHMARKS}
+    wanted = ("nbody spectral_norm fannkuch float richards chaos deltablue go hexiom raytrace "
+              "nqueens unpack_sequence generators coroutines deepcopy pyflate crypto_pyaes "
+              "logging pickle_pure_python json_dumps regex_v8 mdp comprehensions").split()
+    assert set(wanted) <= names
+    assert {f"scimark_{k}" for k in "sor lu fft monte_carlo sparse_mat_mult".split()} <= names
+    assert "cold_stdlib" in names
+    assert (ROOT / "bench" / "cold" / "run_benchmark.py").exists()
+
+
+def test_warmups_for_pypy_on_go_and_cold_command():
+    go, cold, nbody = suite.BY_NAME["go"], suite.BY_NAME["cold_stdlib"], suite.BY_NAME["nbody"]
+    full = suite.SETTINGS["full"]
+    assert suite.warmups_for(go, "pypy", full["pypy"], "full") == 30
+    assert suite.warmups_for(go, "cpython", full["cpython"], "full") == full["cpython"].warmups
+    assert suite.warmups_for(nbody, "pypy", full["pypy"], "full") == full["pypy"].warmups
+    assert suite.warmups_for(cold, "pypy", full["pypy"], "full") == 1
+
+
+def test_merge_rows_spreads_a_whole_script_failure():
+    class FakeInterp:
+        def __init__(self, available=True, note=""):
+            self.available, self.note = available, note
+
+    bench = suite.BY_NAME["deepcopy"]
+    per = {"cpython": {"deepcopy": {"status": "ok", "mean": 1.0},
+                       "deepcopy_memo": {"status": "ok", "mean": 2.0}},
+           "pypy": {"deepcopy": {"status": "failed", "note": "exit status 1"}}}
+    rows = merge_rows(bench, per, {"cpython": FakeInterp(), "pypy": FakeInterp(),
+                                "ember": FakeInterp(False, "gone")})
+    assert [r["benchmark"] for r in rows] == ["deepcopy", "deepcopy_memo"]
+    assert rows[1]["results"]["pypy"]["status"] == "failed"
+    assert rows[0]["results"]["ember"] == {"status": "unavailable", "note": "gone"}
