@@ -269,6 +269,14 @@ def build_entry(
     return fn
 
 
+def _write_dumps(name: str, compiled) -> None:
+    """`-X jit-dump=llvm,asm`: the optimised IR and the assembly, on stderr."""
+    for kind, text in (("llvm", compiled.llvm_ir), ("asm", compiled.asm)):
+        if text:
+            sys.stderr.write(f";; ember {kind}: {name}\n{text.rstrip()}\n")
+    sys.stderr.flush()
+
+
 def _count(builder: ir.IRBuilder, counter: ir.GlobalVariable) -> None:
     builder.store(builder.add(builder.load(counter), ir.Constant(I64, 1)), counter)
 
@@ -297,6 +305,7 @@ def compile_entry(
         module = body_module
         build_entry(module, name, module.get_global(body_name), argcount)
     compiled = engine.add(module, [name], dump=dump)
+    _write_dumps(name, compiled)
     entry = Entry(
         name=name,
         address=compiled.addresses[name],

@@ -73,7 +73,7 @@ class Runtime:
         self._counts.pop(key, None)
         if self.enabled and not code.co_filename.startswith(_OWN_DIR):
             try:
-                self._hot(code, sys._getframe(1))
+                self._hot(code, _frame_of(code))
             except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
                 self._internal_error(code, exc)
         return sys.monitoring.DISABLE
@@ -167,6 +167,16 @@ def _no_lowering(func, options):
     from ember.bytecode import Refused
 
     raise Refused("no_lowering", "tier 1: no lowering yet")
+
+
+def _frame_of(code):
+    """The frame that is starting `code`: the nearest caller of the monitoring callback."""
+    frame = sys._getframe(2)
+    for _ in range(8):
+        if frame is None or frame.f_code is code:
+            return frame
+        frame = frame.f_back
+    return None
 
 
 def _function_of(frame, code):
