@@ -6,8 +6,8 @@
 
 Each module runs in its own process (`<interp> -m test -q --junit-xml X <module>`) with a
 timeout, in three ways: `cpython` (the oracle python3.12), `ember` (`./ember` at its
-defaults) and `ember-eager` (`./ember -X jit-threshold=0`). Up to one module per core runs at
-a time. A module that passes under CPython but not under an Ember way is run once more, alone,
+defaults) and `ember-eager` (`./ember -X jit-threshold=0`), one way after the other. Up to one
+module per core runs at a time. A module that passes under CPython but not under an Ember way is run once more, alone,
 to tell a real failure from a flaky one. Results: `compat/results*.json` and `.md`; raw
 logs and JUnit XML under `compat/.work/`.
 """
@@ -193,26 +193,36 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     last_write = t0
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = {pool.submit(run_one, m, w, commands[w], timeout, logroot / w): (m, w)
-                   for m, w in tasks}
-        for fut in as_completed(futures):
-            m, w = futures[fut]
+    def run_module(module: str) -> list[ModuleResult]:
+        # The ways of one module run one after another, never at the same time: tests that
+        # bind fixed ports or fixed file names would otherwise collide with themselves.
+        done = []
+        for way in ways:
             try:
-                r = fut.result()
+                r = run_one(module, way, commands[way], timeout, logroot / way)
             except Exception as exc:  # the harness itself failed: record, don't stop
-                r = ModuleResult(module=m, way=w, outcome="fail", returncode=None,
+                r = ModuleResult(module=module, way=way, outcome="fail", returncode=None,
                                  seconds=0.0, detail=f"harness error: {exc!r}")
-            with lock:
-                results.append(r)
-                n = len(results)
-                print(f"[{n}/{len(tasks)}] {m:<40} {w:<12} {r.outcome:<8} {r.seconds:7.1f}s",
-                      flush=True)
-                if time.monotonic() - last_write > 60:
-                    meta.update(finished=n, wall_seconds=time.monotonic() - t0,
-                                load_end=load_average())
-                    write_results(prefix, meta, results, ways)
-                    last_write = time.monotonic()
+            done.append(r)
+            record(r)
+        return done
+
+    def record(r: ModuleResult) -> None:
+        nonlocal last_write
+        with lock:
+            results.append(r)
+            n = len(results)
+            print(f"[{n}/{len(tasks)}] {r.module:<40} {r.way:<12} {r.outcome:<8} "
+                  f"{r.seconds:7.1f}s", flush=True)
+            if time.monotonic() - last_write > 60:
+                meta.update(finished=n, wall_seconds=time.monotonic() - t0,
+                            load_end=load_average())
+                write_results(prefix, meta, results, ways)
+                last_write = time.monotonic()
+
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        for fut in as_completed([pool.submit(run_module, m) for m in schedule(modules)]):
+            fut.result()
 
     if not args.no_rerun and "cpython" in ways:
         results = rerun_regressions(results, commands, timeout, logroot)
