@@ -29,16 +29,32 @@ class _Pending(Value):
     """A use of a name whose definition has not been read yet."""
 
     __slots__ = ("name", "lineno")
+    created = 0  # lets a line tell cheaply whether it made any
 
     def __init__(self, name: str, lineno: int) -> None:
         self.name = name
         self.lineno = lineno
+        _Pending.created += 1
 
 
 _NAME = re.compile(r"%[A-Za-z0-9_.]+")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 _INT = re.compile(r"-?[0-9]+")
 _TYPE = re.compile(r"[a-z0-9]+(?:\|[a-z0-9]+)*")
+_HEAD = re.compile(r"  (?:(%[A-Za-z0-9_.]+): ([a-z0-9|]+) = )?([a-z_][a-z0-9_]*)")
+_TYPE_CACHE: dict[str | None, T.Type] = {None: T.Void}
+_TYPE_CACHE.update((name, T.parse_type(name)) for name in T.type_names() if name != "void")
+_TOK = re.compile(r"%[A-Za-z0-9_.]+|[A-Za-z_][A-Za-z0-9_.]*\(|_|[(),]")
+_OPERANDS_FULL = re.compile(r"(?: *(?:%[A-Za-z0-9_.]+|[A-Za-z_][A-Za-z0-9_.]*\(|_|[(),]))* *")
+_BLOCK = re.compile(
+    r"([A-Za-z_][A-Za-z0-9_.]*)\(((?:%[A-Za-z0-9_.]+: [a-z0-9|]+)(?:, %[A-Za-z0-9_.]+: [a-z0-9|]+)*)?\)"
+    r" @(-?[0-9]+):"
+)
+_NAMES = r"((?:%[A-Za-z0-9_.]+(?:, %[A-Za-z0-9_.]+)*)?)"
+_FS = re.compile(
+    rf" *@(-?[0-9]+); locals=\[{_NAMES}\]; stack=\[{_NAMES}\]"
+    r"(?:; handler=([A-Za-z_][A-Za-z0-9_.]*)/([0-9]+)(/lasti)?)?\)"
+)
 
 
 class _Line:
@@ -182,14 +198,20 @@ class _Parser:
             setattr(self.func, attr, value)
 
     def block_header(self, line: _Line) -> None:
+        m = _BLOCK.fullmatch(line.text)
+        if m is not None:
+            params = m.group(2).split(", ") if m.group(2) else []
+            parsed = [p.split(": ", 1) for p in params]
+            if all(len(p) == 2 and p[1] in _TYPE_CACHE and p[1] != "void" for p in parsed):
+                block = self.open_block(line, m.group(1))
+                for name, tname in parsed:
+                    bp = BlockParam(_TYPE_CACHE[tname])
+                    self.define(line, name, bp)
+                    block.params.append(bp)
+                block.offset = int(m.group(3))
+                return
         label = line.match(_WORD, "a block label")
-        if label in self.defined_blocks:
-            raise line.error(f"block {label} is defined twice")
-        self.defined_blocks.add(label)
-        block = self.blocks.get(label)
-        if block is None:
-            block = self.blocks[label] = Block(label)
-        self.func.blocks.append(block)
+        block = self.open_block(line, label)
         line.expect("(")
         while not line.accept(")"):
             if block.params:
@@ -203,21 +225,42 @@ class _Parser:
         block.offset = line.int()
         line.expect(":")
         line.end()
+
+    def open_block(self, line: _Line, label: str) -> Block:
+        if label in self.defined_blocks:
+            raise line.error(f"block {label} is defined twice")
+        self.defined_blocks.add(label)
+        block = self.blocks.get(label)
+        if block is None:
+            block = self.blocks[label] = Block(label)
+        self.func.blocks.append(block)
         self.block = block
+        return block
 
     def op_line(self, line: _Line) -> None:
         block = self.block
         assert block is not None
         result_name: str | None = None
         result_type = T.Void
-        if line.at("%"):
+        pending_before = _Pending.created
+        head = _HEAD.match(line.text)
+        if head is not None and head.group(2) in _TYPE_CACHE:
+            # The printer's exact spacing: skip the character-level scanner.
+            result_name = head.group(1)
+            if result_name is not None:
+                result_type = _TYPE_CACHE[head.group(2)]
+            line.pos = head.end(3)
+            opname = head.group(3)
+        elif line.at("%"):
             result_name = line.match(_NAME, "a value name")
             line.expect(":")
             result_type = line.type()
             if result_type == T.Void:
                 raise line.error("a result cannot have type void; leave the result out")
             line.expect("=")
-        opname = line.match(_WORD, "an op name")
+            opname = line.match(_WORD, "an op name")
+        else:
+            opname = line.match(_WORD, "an op name")
         cls = OPS.get(opname)
         if cls is None:
             raise line.error(f"unknown op {opname!r}")
@@ -235,6 +278,110 @@ class _Parser:
             line.expect("]")
         elif attr_fields:
             raise line.error(f"{opname} needs attributes [{', '.join(f.name for f in attr_fields)}]")
+        if not self.fast_operands(line, cls, kwargs):
+            self.slow_operands(line, cls, kwargs)
+        line.expect("@")
+        offset = line.int()
+        frame_state = self.frame_state(line) if line.accept("fs(") else None
+        line.end()
+        op = cls(offset=offset, type=result_type, frame_state=frame_state, **kwargs)
+        if result_name is not None:
+            self.define(line, result_name, op)
+        if _Pending.created != pending_before:
+            self.pending_ops.append(op)
+        if op.is_terminator:
+            if block.terminator is not None:
+                raise line.error(f"block {block.label} has a second terminator")
+            block.terminator = op
+        else:
+            if block.terminator is not None:
+                raise line.error(f"op after the terminator of block {block.label}")
+            block.ops.append(op)
+
+    def fast_operands(self, line: _Line, cls: type[Op], kwargs: dict[str, Any]) -> bool:
+        """Operands in the printer's own layout, by regex; False (nothing consumed) if the
+        text is anything else, so `slow_operands` can say precisely what is wrong."""
+        text = line.text
+        at = text.find("@", line.pos)
+        if at < 0:
+            return False
+        seg = text[line.pos : at]
+        if not _OPERANDS_FULL.fullmatch(seg):
+            return False
+        toks = _TOK.findall(seg)
+        get = self.values.get
+        lineno = line.lineno
+        i, n = 0, len(toks)
+        out: dict[str, Any] = {}
+
+        def names_until_close() -> list[Value] | None:
+            nonlocal i
+            vals: list[Value] = []
+            while i < n and toks[i] != ")":
+                if vals:
+                    if toks[i] != ",":
+                        return None
+                    i += 1
+                if i >= n or toks[i][0] != "%":
+                    return None
+                v = get(toks[i])
+                vals.append(v if v is not None else _Pending(toks[i], lineno))
+                i += 1
+            if i >= n:
+                return None
+            i += 1
+            return vals
+
+        first = True
+        for f in cls.op_fields:
+            kind = f.kind
+            if kind is Kind.ATTR:
+                continue
+            if not first:
+                if i >= n or toks[i] != ",":
+                    return False
+                i += 1
+            first = False
+            if i >= n:
+                return False
+            tok = toks[i]
+            if kind is Kind.OPERAND or (kind is Kind.OPT_OPERAND and tok != "_"):
+                if tok[0] != "%":
+                    return False
+                v = get(tok)
+                out[f.name] = v if v is not None else _Pending(tok, lineno)
+                i += 1
+            elif kind is Kind.OPT_OPERAND:
+                out[f.name] = None
+                i += 1
+            elif kind is Kind.OPERANDS:
+                if tok != "(":
+                    return False
+                i += 1
+                vals = names_until_close()
+                if vals is None:
+                    return False
+                out[f.name] = tuple(vals)
+            else:  # EDGE
+                if not tok.endswith("(") or tok == "(":
+                    return False
+                label = tok[:-1]
+                i += 1
+                vals = names_until_close()
+                if vals is None:
+                    return False
+                target = self.blocks.get(label)
+                if target is None:
+                    target = self.blocks[label] = Block(label)
+                    self.block_use[label] = lineno
+                out[f.name] = Edge(target, tuple(vals))
+        if i != n:
+            return False
+        kwargs.update(out)
+        line.pos = at
+        return True
+
+    def slow_operands(self, line: _Line, cls: type[Op], kwargs: dict[str, Any]) -> None:
         first = True
         for f in cls.op_fields:
             if f.kind is Kind.ATTR:
@@ -251,23 +398,6 @@ class _Parser:
             elif f.kind is Kind.EDGE:
                 target = self.block_ref(line)
                 kwargs[f.name] = Edge(target, tuple(self.value_list(line, "(", ")")))
-        line.expect("@")
-        offset = line.int()
-        frame_state = self.frame_state(line) if line.accept("fs(") else None
-        line.end()
-        op = cls(offset=offset, type=result_type, frame_state=frame_state, **kwargs)
-        if result_name is not None:
-            self.define(line, result_name, op)
-        if any(type(v) is _Pending for v in op.uses()):
-            self.pending_ops.append(op)
-        if op.is_terminator:
-            if block.terminator is not None:
-                raise line.error(f"block {block.label} has a second terminator")
-            block.terminator = op
-        else:
-            if block.terminator is not None:
-                raise line.error(f"op after the terminator of block {block.label}")
-            block.ops.append(op)
 
     def attr(self, line: _Line, opname: str, name: str, attr_type: Any) -> object:
         if isinstance(attr_type, type) and issubclass(attr_type, enum.Enum):
@@ -294,14 +424,51 @@ class _Parser:
 
     def value_list(self, line: _Line, open_: str, close: str) -> list[Value]:
         line.expect(open_)
+        # Names cannot contain the closing bracket, so the list ends at the first one.
+        end = line.text.find(close, line.pos)
+        if end < 0:
+            raise line.error(f"expected {close!r}")
+        inner = line.text[line.pos : end].strip()
         values: list[Value] = []
-        while not line.accept(close):
-            if values:
-                line.expect(",")
-            values.append(self.use(line))
+        if inner:
+            for name in inner.split(","):
+                name = name.strip()
+                if not _NAME.fullmatch(name):
+                    raise line.error(f"expected a value like %3, got {name!r}")
+                v = self.values.get(name)
+                values.append(v if v is not None else _Pending(name, line.lineno))
+        line.pos = end + 1
         return values
 
     def frame_state(self, line: _Line) -> FrameState:
+        m = _FS.match(line.text, line.pos)
+        if m is None:
+            return self.frame_state_slow(line)
+        line.pos = m.end()
+        locals_ = tuple(self.names_in(m.group(2), line.lineno))
+        stack = tuple(self.names_in(m.group(3), line.lineno))
+        handler = None
+        if m.group(4):
+            label = m.group(4)
+            block = self.blocks.get(label)
+            if block is None:
+                block = self.blocks[label] = Block(label)
+                self.block_use[label] = line.lineno
+            handler = ExcHandler(block, int(m.group(5)), bool(m.group(6)))
+        return FrameState(int(m.group(1)), locals_, stack, handler)
+
+    def names_in(self, text: str, lineno: int) -> list[Value]:
+        if not text:
+            return []
+        get = self.values.get
+        out: list[Value] = []
+        for name in text.split(", "):
+            v = get(name)
+            out.append(v if v is not None else _Pending(name, lineno))
+        return out
+
+    def frame_state_slow(self, line: _Line) -> FrameState:
+        """Anything the fast pattern rejects; reports where the syntax is wrong."""
         line.expect("@")
         offset = line.int()
         line.expect(";")

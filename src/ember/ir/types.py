@@ -46,11 +46,21 @@ for _name in _ATOMS[: _ATOMS.index("other") + 1]:
 _ALL_BITS = (1 << len(_ATOMS)) - 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Type:
     """A set of atoms. Immutable and hashable; compare with `<=` (subtype) and `==`."""
 
     bits: int
+
+    # Hand-written: the dataclass versions compare tuples, and these run on every op.
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Type and self.bits == other.bits  # type: ignore[attr-defined]
+
+    def __ne__(self, other: object) -> bool:
+        return not (type(other) is Type and self.bits == other.bits)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self.bits)
 
     def join(self, other: Type) -> Type:
         return Type(self.bits | other.bits)
@@ -157,13 +167,21 @@ ALL_NAMED: tuple[Type, ...] = tuple(_BY_NAME.values())
 
 def parse_type(text: str) -> Type:
     """Parse the printed form (`object`, `int|none`, ...). Raises ValueError."""
+    known = _PARSED.get(text)
+    if known is not None:
+        return known
     result = Bottom
     for part in text.split("|"):
         named = _BY_NAME.get(part.strip())
         if named is None:
             raise ValueError(f"unknown type name {part.strip()!r}")
         result = result | named
+    if len(_PARSED) < 4096:
+        _PARSED[text] = result
     return result
+
+
+_PARSED: dict[str, Type] = {}
 
 
 def type_names() -> tuple[str, ...]:
