@@ -20,3 +20,12 @@ if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 12):
         )
     )
     raise SystemExit(2)
+
+
+def __getattr__(name):
+    # The library interface is loaded on first use, so `import ember` stays cheap.
+    if name == "stats":
+        from ember.runtime import stats
+
+        return stats
+    raise AttributeError(f"module 'ember' has no attribute {name!r}")
