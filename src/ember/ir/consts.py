@@ -164,7 +164,12 @@ def parse_const(text: str, pos: int = 0) -> tuple[object, int]:
         return ConstRef(m.group(1), index), m.end()
     m = _STRING.match(text, pos)
     if m:
-        return ast.literal_eval(m.group(0)), m.end()
+        lit = m.group(0)
+        if "\\" not in lit:
+            # No escapes: the characters between the quotes are the value (repr of bytes
+            # escapes everything outside printable ASCII, so latin-1 is exact).
+            return (lit[2:-1].encode("latin-1") if lit[0] == "b" else lit[1:-1]), m.end()
+        return ast.literal_eval(lit), m.end()
     m = _NUMBER.match(text, pos)
     if m:
         end = m.end()

@@ -50,6 +50,7 @@ _BLOCK = re.compile(
     r"([A-Za-z_][A-Za-z0-9_.]*)\(((?:%[A-Za-z0-9_.]+: [a-z0-9|]+)(?:, %[A-Za-z0-9_.]+: [a-z0-9|]+)*)?\)"
     r" @(-?[0-9]+):"
 )
+_TAIL = re.compile(r" *@(-?[0-9]+)( fs\()?")
 _NAMES = r"((?:%[A-Za-z0-9_.]+(?:, %[A-Za-z0-9_.]+)*)?)"
 _FS = re.compile(
     rf" *@(-?[0-9]+); locals=\[{_NAMES}\]; stack=\[{_NAMES}\]"
@@ -280,9 +281,16 @@ class _Parser:
             raise line.error(f"{opname} needs attributes [{', '.join(f.name for f in attr_fields)}]")
         if not self.fast_operands(line, cls, kwargs):
             self.slow_operands(line, cls, kwargs)
-        line.expect("@")
-        offset = line.int()
-        frame_state = self.frame_state(line) if line.accept("fs(") else None
+        tail = _TAIL.match(line.text, line.pos)
+        if tail is not None:
+            offset = int(tail.group(1))
+            line.pos = tail.end()
+            has_fs = tail.group(2) is not None
+        else:
+            line.expect("@")
+            offset = line.int()
+            has_fs = line.accept("fs(")
+        frame_state = self.frame_state(line) if has_fs else None
         line.end()
         op = cls(offset=offset, type=result_type, frame_state=frame_state, **kwargs)
         if result_name is not None:
