@@ -392,6 +392,7 @@ class ThreadState(_Struct):
     py_recursion_remaining = 28  # int
     py_recursion_limit = 32  # int
     c_recursion_remaining = 36  # int
+    recursion_headroom = 40  # int
     tracing = 44  # int
     cframe = 56
     c_profilefunc = 64

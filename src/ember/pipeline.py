@@ -79,9 +79,36 @@ def compile(func, opts: options.Options | None = None):
     """Compile the hot function `func` for the runtime; its one way into the compiler.
 
     Returns the `ember.backend.support.Entry` to install on `func`, or raises
-    `Refused(reason)`. Tier 1 plugs in after `optimize`: lower the IR to an llvmlite module
-    defining a `support.BODY` function, then `support.compile_entry(module, body_name,
-    func.__code__.co_argcount, dump=...)` loads it behind the standard vectorcall entry.
+    `Refused(reason)`. Tier 1: build the IR, run `PASSES`, lower it (`ember.lower`) to a
+    body behind the standard vectorcall entry (`support.compile_entry`), load it.
     """
-    optimize(build_ir(func.__code__))
-    raise Refused("no_lowering", "tier 1: no lowering yet")
+    import os
+
+    if os.environ.get("EMBER_TIER1", "1") != "1":
+        raise Refused("tier1_disabled", "tier 1 disabled")
+    code = func.__code__
+    if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
+        raise Refused("namespaces", "tier 1: globals or builtins are not exact dicts")
+    ir_func = optimize(build_ir(code))
+    from ember.backend import support
+    from ember.backend.engine import get_engine
+    from ember.lower import NotLowered, lower_function
+
+    engine = get_engine()
+    body = engine.unique_name("body")
+    module = engine.new_module(body)
+    try:
+        keep = lower_function(ir_func, code, module, body)
+    except NotLowered as exc:
+        raise Refused(exc.reason, exc.detail) from None
+    dump = dump_kinds() & {"llvm", "asm"}
+    entry, _ms = support.compile_entry(
+        module, body, code.co_argcount, stem=code.co_name, dump=frozenset(dump)
+    )
+    _KEEP_ALIVE.append(keep)
+    return entry
+
+
+#: Objects whose addresses compiled code holds (code objects, constants, names); machine
+#: code is never freed, so neither are they.
+_KEEP_ALIVE: list = []

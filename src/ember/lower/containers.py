@@ -1,0 +1,193 @@
+"""Containers: build_list/tuple/set/map/const_key_map/slice, list_append, set_add,
+map_add, subscripts and slices, get_len, unpack_sequence (its fast path; the rest through
+`pyhelpers`).
+
+Builders store new references into freshly made objects (as PyList_SET_ITEM does); on
+failure the half-built object is released and the inputs stay owned by the caller.
+"""
+
+from __future__ import annotations
+
+from ember import abi
+from ember.backend import support
+from ember.ir import ops
+from ember.lower import pyhelpers
+from ember.lower.registry import lowers
+
+NULL = support.NULL
+OBJ = support.OBJ
+
+
+def _store_items(cx, base, items) -> None:
+    b = cx.b
+    for i, v in enumerate(items):
+        val = cx.v(v)
+        cx.incref(val)
+        b.store(val, b.gep(base, [cx.i64(i)], source_etype=OBJ))
+
+
+@lowers(ops.BuildList)
+def lower_build_list(cx, op):
+    lst = cx.check_null(cx.call("PyList_New", cx.i64(len(op.items))))
+    if op.items:
+        _store_items(cx, support.load_field(cx.b, lst, abi.List.ob_item), op.items)
+    return lst
+
+
+@lowers(ops.BuildTuple)
+def lower_build_tuple(cx, op):
+    tup = cx.check_null(cx.call("PyTuple_New", cx.i64(len(op.items))))
+    if op.items:
+        _store_items(cx, support.field_address(cx.b, tup, abi.Tuple.ob_item), op.items)
+    return tup
+
+
+def _fill(cx, obj, call, pairs) -> None:
+    """Call `call(obj, *pair)` for each pair; on failure release obj and fail."""
+    b = cx.b
+    for pair in pairs:
+        r = cx.call(call, obj, *pair)
+        with b.if_then(b.icmp_signed("<", r, cx.i32(0)), likely=False):
+            cx.decref(obj)
+            cx.fail()
+
+
+@lowers(ops.BuildSet)
+def lower_build_set(cx, op):
+    s = cx.check_null(cx.call("PySet_New", NULL))
+    _fill(cx, s, "PySet_Add", [(cx.v(v),) for v in op.items])
+    return s
+
+
+@lowers(ops.BuildMap)
+def lower_build_map(cx, op):
+    d = cx.check_null(cx.call("PyDict_New"))
+    _fill(cx, d, "PyDict_SetItem", [(cx.v(k), cx.v(v)) for k, v in zip(op.keys, op.values)])
+    return d
+
+
+@lowers(ops.BuildConstKeyMap)
+def lower_build_const_key_map(cx, op):
+    b = cx.b
+    keys = cx.v(op.keys)
+    d = cx.check_null(cx.call("PyDict_New"))
+    pairs = []
+    for i, v in enumerate(op.values):
+        slot = support.field_address(b, keys, abi.Tuple.ob_item + 8 * i)
+        pairs.append((b.load(slot, typ=OBJ), cx.v(v)))
+    _fill(cx, d, "PyDict_SetItem", pairs)
+    return d
+
+
+@lowers(ops.BuildSlice)
+def lower_build_slice(cx, op):
+    step = cx.v(op.step) if op.step is not None else NULL
+    return cx.check_null(cx.call("PySlice_New", cx.v(op.start), cx.v(op.stop), step))
+
+
+@lowers(ops.ListAppend)
+def lower_list_append(cx, op):
+    cx.check_neg(cx.call("PyList_Append", cx.v(op.list), cx.v(op.value)))
+
+
+@lowers(ops.SetAdd)
+def lower_set_add(cx, op):
+    cx.check_neg(cx.call("PySet_Add", cx.v(op.set), cx.v(op.value)))
+
+
+@lowers(ops.MapAdd)
+def lower_map_add(cx, op):
+    cx.check_neg(cx.call("PyDict_SetItem", cx.v(op.dict), cx.v(op.key), cx.v(op.value)))
+
+
+@lowers(ops.BinarySubscr)
+def lower_binary_subscr(cx, op):
+    return cx.check_null(cx.call("PyObject_GetItem", cx.v(op.container), cx.v(op.key)))
+
+
+@lowers(ops.StoreSubscr)
+def lower_store_subscr(cx, op):
+    cx.check_neg(
+        cx.call("PyObject_SetItem", cx.v(op.container), cx.v(op.key), cx.v(op.value))
+    )
+
+
+@lowers(ops.DeleteSubscr)
+def lower_delete_subscr(cx, op):
+    cx.check_neg(cx.call("PyObject_DelItem", cx.v(op.container), cx.v(op.key)))
+
+
+def _slice(cx, op):
+    return cx.check_null(cx.call("PySlice_New", cx.v(op.start), cx.v(op.stop), NULL))
+
+
+@lowers(ops.BinarySlice)
+def lower_binary_slice(cx, op):
+    s = _slice(cx, op)
+    res = cx.call("PyObject_GetItem", cx.v(op.container), s)
+    cx.decref(s)
+    return cx.check_null(res)
+
+
+@lowers(ops.StoreSlice)
+def lower_store_slice(cx, op):
+    s = _slice(cx, op)
+    r = cx.call("PyObject_SetItem", cx.v(op.container), s, cx.v(op.value))
+    cx.decref(s)
+    cx.check_neg(r)
+
+
+@lowers(ops.GetLen)
+def lower_get_len(cx, op):
+    n = cx.call("PyObject_Size", cx.v(op.value))
+    cx.check_neg(n)
+    return cx.check_null(cx.call("PyLong_FromSsize_t", n))
+
+
+@lowers(ops.UnpackSequence)
+def lower_unpack_sequence(cx, op):
+    """Exact tuples and lists of the right length inline (UNPACK_SEQUENCE_TUPLE/LIST);
+    anything else through a helper that runs UNPACK_SEQUENCE itself, for its messages."""
+    b = cx.b
+    n = op.count
+    seq = cx.v(op.seq)
+    tp = cx.type_of(seq)
+    is_tuple = b.icmp_unsigned("==", tp, cx.obj_static("PyTuple_Type"))
+    is_list = b.icmp_unsigned("==", tp, cx.obj_static("PyList_Type"))
+    sized = cx.fn.append_basic_block("unpack.sized")
+    fast = cx.fn.append_basic_block("unpack.fast")
+    slow = cx.fn.append_basic_block("unpack.slow")
+    done = cx.fn.append_basic_block("unpack.done")
+    b.cbranch(b.or_(is_tuple, is_list), sized, slow)
+    b.position_at_end(sized)
+    size = support.load_field(b, seq, abi.VarObject.ob_size, support.I64)
+    b.cbranch(b.icmp_signed("==", size, cx.i64(n)), fast, slow)
+    b.position_at_end(fast)
+    tuple_items = support.field_address(b, seq, abi.Tuple.ob_item)
+    list_items = support.load_field(b, seq, abi.List.ob_item)
+    base = b.select(is_tuple, tuple_items, list_items)
+    fast_vals = []
+    for i in range(n):
+        v = b.load(b.gep(base, [cx.i64(i)], source_etype=OBJ), typ=OBJ)
+        cx.incref(v)
+        fast_vals.append(v)
+    fast_end = b.block
+    b.branch(done)
+    b.position_at_end(slow)
+    tup = cx.check_null(pyhelpers.call(cx, pyhelpers.unpacker(n), [seq]))
+    slow_vals = []
+    for i in range(n):
+        v = support.load_field(b, tup, abi.Tuple.ob_item + 8 * i)
+        cx.incref(v)
+        slow_vals.append(v)
+    cx.decref(tup)
+    slow_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    out = []
+    for fv, sv in zip(fast_vals, slow_vals):
+        phi = b.phi(OBJ)
+        phi.add_incoming(fv, fast_end)
+        phi.add_incoming(sv, slow_end)
+        out.append(phi)
+    return tuple(out)

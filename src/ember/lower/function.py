@@ -1,0 +1,465 @@
+"""The core of tier 1: one IR function -> one LLVM function with the `support.BODY` shape.
+
+    body(func, args) -> new reference, or NULL with an exception set
+
+Assumes: verified IR, no exception handlers (refused before this runs), every op class has
+a registered lowering (else `NotLowered`). The entry (`support.build_entry`) calls the body
+only for exactly `co_argcount` positional arguments and no keywords, with no monitoring
+tool active; everything else goes to CPython's own `_PyFunction_Vectorcall`.
+
+What the core owns, so that op lowerings stay small:
+
+- block params become LLVM phis; every edge gets its own LLVM block that increfs what it
+  passes and releases what dies on it (`liveness.py` says what);
+- after each op, the owned values that die there are released, in a fixed order
+  (fast-local slot order, then operand order);
+- each op that may raise gets an error block (made on first use): the frame state's fast
+  locals move into a real frame object made for the code, as CPython's frame would keep
+  them, `PyTraceBack_Here` adds the entry CPython would add (line and carets come from
+  the op's bytecode offset), the other live values are released and the body returns NULL;
+- Python recursion depth: the body counts itself in `py_recursion_remaining` (and, since
+  it runs on the C stack, `c_recursion_remaining`) exactly as a Python frame does.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ember import abi
+from ember.backend import capi, support
+from ember.ir import ops
+from ember.ir import types as T
+from ember.lower import liveness
+from ember.lower.liveness import BORROWED, NONE, OWNED
+from ember.lower.registry import LOWERINGS, NotLowered
+
+I1, I32, I64, OBJ = support.I1, support.I32, support.I64, support.OBJ
+NULL = support.NULL
+TB_HELPER = "ember.tb_here"
+
+
+def llvm_type(ty: T.Type) -> ir.Type:
+    if ty <= T.ObjectOrNull:
+        return OBJ
+    if ty <= T.CBool:
+        return I1
+    if ty <= T.CInt64:
+        return I64
+    if ty <= T.CDouble:
+        return ir.DoubleType()
+    raise NotLowered("type", f"tier 1: no machine type for {ty}")
+
+
+class Lowering:
+    """State while lowering one function; op lowerings receive it as `cx`."""
+
+    def __init__(self, func, code, module: ir.Module, name: str):
+        self.func = func
+        self.code = code
+        self.module = module
+        self.name = name
+        self.keep: list = [code]  # objects whose addresses are baked into the code
+        self.values: dict = {}
+        self.fn = ir.Function(module, support.BODY, name=name)
+        self.fn.args[0].name, self.fn.args[1].name = "func", "args"
+        self._cstrings: dict[str, ir.GlobalVariable] = {}
+        self._err_blocks: dict = {}
+        self.op = None  # the op being lowered
+        self._ret_phi = None
+
+    # --- helpers for op lowerings -------------------------------------------------------
+
+    def call(self, name: str, *args, **kw) -> ir.Value:
+        return self.b.call(capi.declare(self.module, name), list(args), **kw)
+
+    def i64(self, n: int) -> ir.Constant:
+        return ir.Constant(I64, n)
+
+    def i32(self, n: int) -> ir.Constant:
+        return ir.Constant(I32, n)
+
+    def pyobj(self, obj: object) -> ir.Value:
+        """A pointer to `obj`, which is kept alive as long as the compiled code."""
+        self.keep.append(obj)
+        return ir.Constant(I64, id(obj)).inttoptr(OBJ)
+
+    def cstr(self, text: str) -> ir.Value:
+        gv = self._cstrings.get(text)
+        if gv is None:
+            data = bytearray(text.encode("utf-8") + b"\0")
+            ty = ir.ArrayType(ir.IntType(8), len(data))
+            gv = ir.GlobalVariable(self.module, ty, name=f"str.{len(self._cstrings)}")
+            gv.global_constant = True
+            gv.linkage = "private"
+            gv.initializer = ir.Constant(ty, data)
+            self._cstrings[text] = gv
+        return gv.bitcast(OBJ)
+
+    def exc(self, name: str) -> ir.Value:
+        return capi.load_pointer(self.b, f"PyExc_{name}")
+
+    def obj_static(self, name: str) -> ir.Value:
+        return support.as_ptr(self.b, capi.declare_object(self.module, name))
+
+    def none(self) -> ir.Value:
+        return self.obj_static("_Py_NoneStruct")
+
+    def incref(self, v) -> None:
+        support.incref(self.b, v)
+
+    def decref(self, v) -> None:
+        support.decref(self.b, v)
+
+    def xdecref(self, v) -> None:
+        support.xdecref(self.b, v)
+
+    def type_of(self, obj: ir.Value) -> ir.Value:
+        return support.load_field(self.b, obj, abi.Object.ob_type)
+
+    def fail(self) -> None:
+        """Branch to the current op's error path (an exception must be set)."""
+        self.b.branch(self.err_block(self.op))
+        self.b.position_at_end(self.fn.append_basic_block("dead"))
+
+    def fail_if(self, cond: ir.Value) -> None:
+        ok = self.fn.append_basic_block("ok")
+        self.b.cbranch(cond, self.err_block(self.op), ok)
+        self.b.position_at_end(ok)
+
+    def check_null(self, v: ir.Value) -> ir.Value:
+        self.fail_if(self.b.icmp_unsigned("==", v, NULL))
+        return v
+
+    def check_neg(self, v: ir.Value) -> ir.Value:
+        self.fail_if(self.b.icmp_signed("<", v, ir.Constant(v.type, 0)))
+        return v
+
+    def bool_obj(self, cond: ir.Value) -> ir.Value:
+        """Py_True or Py_False (immortal, borrowed) for an i1."""
+        return self.b.select(
+            cond, self.obj_static("_Py_TrueStruct"), self.obj_static("_Py_FalseStruct")
+        )
+
+    def v(self, value) -> ir.Value:
+        return self.values[value]
+
+    # --- driving ----------------------------------------------------------------------
+
+    def lower(self) -> ir.Function:
+        func = self.func
+        for op in func.all_ops():
+            if op.frame_state is not None and op.frame_state.handler is not None:
+                raise NotLowered("handlers", "tier 1: exception handlers not lowered yet")
+            if type(op) not in LOWERINGS:
+                raise NotLowered("op", f"tier 1: op {op.opname} not lowered")
+        entry_kinds = self._entry_kinds()
+        self.own = liveness.Ownership(func, entry_kinds)
+
+        b = self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.exit_bb = self.fn.append_basic_block("exit")
+        self.blocks = {blk: self.fn.append_basic_block(blk.label) for blk in func.blocks}
+        self.tstate = self.call("_PyThreadState_UncheckedGet")
+        self._enter_recursion()
+        self._bind_entry(entry_kinds)
+        b.branch(self.blocks[func.entry])
+
+        for blk in func.blocks[1:]:
+            b.position_at_end(self.blocks[blk])
+            for p in blk.params:
+                self.values[p] = b.phi(llvm_type(p.type))
+        for blk in func.blocks:
+            b.position_at_end(self.blocks[blk])
+            for op in blk.ops:
+                self._lower_op(op)
+            self.op = blk.terminator
+            LOWERINGS[type(blk.terminator)](self, blk.terminator)
+
+        b.position_at_end(self.exit_bb)
+        phi = self._ret_phi
+        self._leave_recursion()
+        b.ret(phi)
+        return self.fn
+
+    def _entry_kinds(self) -> dict:
+        func = self.func
+        kinds = {}
+        nargs = func.argcount + func.kwonlyargcount
+        if func.kwonlyargcount:
+            raise NotLowered("kwonly", "tier 1: keyword-only arguments are not bound natively")
+        extra = 0
+        if func.flags & abi.CO_VARARGS:
+            extra += 1
+        if func.flags & abi.CO_VARKEYWORDS:
+            extra += 1
+        for i, p in enumerate(func.entry.params):
+            if i < nargs:
+                kinds[p] = BORROWED
+            elif i < nargs + extra:
+                kinds[p] = OWNED
+            elif p.type <= T.Null:
+                kinds[p] = NONE
+            else:
+                raise NotLowered("entry", f"tier 1: entry parameter {i} is {p.type}")
+        return kinds
+
+    def _bind_entry(self, kinds: dict) -> None:
+        func, b = self.func, self.b
+        args = self.fn.args[1]
+        nargs = func.argcount
+        varargs = bool(func.flags & abi.CO_VARARGS)
+        for i, p in enumerate(func.entry.params):
+            if i < nargs:
+                addr = b.gep(args, [self.i64(i)], source_etype=OBJ)
+                self.values[p] = b.load(addr, typ=OBJ, name=func.varnames[i])
+            elif i == nargs and varargs:
+                self.values[p] = self._entry_alloc("PyTuple_New", self.i64(0))
+            elif kinds[p] == OWNED:
+                self.values[p] = self._entry_alloc("PyDict_New")
+            else:
+                self.values[p] = NULL
+
+    def _entry_alloc(self, name: str, *args) -> ir.Value:
+        v = self.call(name, *args)
+        fail = self.fn.append_basic_block("entry_nomem")
+        ok = self.fn.append_basic_block("entry_ok")
+        self.b.cbranch(self.b.icmp_unsigned("==", v, NULL), fail, ok)
+        with self.b.goto_block(fail):
+            self._to_exit(NULL)
+        self.b.position_at_end(ok)
+        return v
+
+    # --- recursion depth ----------------------------------------------------------------
+
+    def _enter_recursion(self) -> None:
+        b = self.b
+        fields = (abi.ThreadState.py_recursion_remaining, abi.ThreadState.c_recursion_remaining)
+        too_deep = ir.Constant(I1, 0)
+        for off in fields:
+            addr = support.field_address(b, self.tstate, off)
+            old = b.load(addr, typ=I32)
+            b.store(b.sub(old, self.i32(1)), addr)
+            too_deep = b.or_(too_deep, b.icmp_signed("<=", old, self.i32(0)))
+        ok = self.fn.append_basic_block("depth_ok")
+        deep = self.fn.append_basic_block("too_deep")
+        b.cbranch(too_deep, deep, ok)
+        b.position_at_end(deep)
+        # _Py_CheckRecursiveCall: no error while already handling one (the headroom),
+        # until 50 past the limit.
+        head = support.load_field(b, self.tstate, abi.ThreadState.recursion_headroom, I32)
+        raise_bb = self.fn.append_basic_block("raise_recursion")
+        b.cbranch(b.icmp_unsigned("==", head, self.i32(0)), raise_bb, ok)
+        b.position_at_end(raise_bb)
+        self.call("PyErr_SetString", self.exc("RecursionError"),
+                  self.cstr("maximum recursion depth exceeded"))
+        self._to_exit(NULL)
+        b.position_at_end(ok)
+
+    def _leave_recursion(self) -> None:
+        b = self.b
+        for off in (abi.ThreadState.py_recursion_remaining,
+                    abi.ThreadState.c_recursion_remaining):
+            addr = support.field_address(b, self.tstate, off)
+            b.store(b.add(b.load(addr, typ=I32), self.i32(1)), addr)
+
+    def _to_exit(self, value: ir.Value) -> None:
+        """Leave the body with `value` (a new reference, or NULL)."""
+        if self._ret_phi is None:
+            with self.b.goto_block(self.exit_bb):
+                self._ret_phi = self.b.phi(OBJ, name="result")
+        self._ret_phi.add_incoming(value, self.b.block)
+        self.b.branch(self.exit_bb)
+
+    # --- ops ----------------------------------------------------------------------------
+
+    def _lower_op(self, op) -> None:
+        self.op = op
+        result = LOWERINGS[type(op)](self, op)
+        own = self.own
+        if type(op) in liveness.ALIASES:
+            self.values[op] = self.values[op.value]
+        elif op.type == T.Multi:
+            self.values[op] = result
+            for ex in own.extracts.get(op, ()):
+                self.values[ex] = result[ex.index]
+            taken = {ex.index for ex in own.extracts.get(op, ())}
+            for i, item in enumerate(result):
+                if i not in taken and liveness.counted(op.result_items()[i]):
+                    support.xdecref(self.b, item)
+        elif type(op) is not ops.Extract and op.type != T.Void:
+            if result is None:
+                raise NotLowered("internal", f"tier 1: {op.opname} produced no value")
+            self.values[op] = result
+        self.release(self.dying(op, op.frame_state))
+
+    def dying(self, op, fs) -> list:
+        """Owned roots that die at `op`, in release order."""
+        own = self.own
+        dead = (set(own.uses(op)) | set(own.defs[op])) - own.after[op]
+        dead = {v for v in dead if own.kind.get(v) == OWNED}
+        return self._ordered(dead, op, fs)
+
+    def _ordered(self, roots: set, op, fs) -> list:
+        order = []
+        if fs is not None:
+            order.extend(self.own.root_of(v) for v in fs.locals)
+        order.extend(self.own.root_of(v) for v in op.inputs())
+        for edge in op.edges():
+            order.extend(self.own.root_of(a) for a in edge.args)
+        order.extend(self.own.defs[op])
+        out, seen = [], set()
+        for v in order:
+            if v in roots and v not in seen:
+                seen.add(v)
+                out.append(v)
+        rest = sorted(roots - seen, key=lambda v: getattr(v, "offset", 0))
+        return out + rest
+
+    def release(self, roots) -> None:
+        for v in roots:
+            if v.type <= T.Object:
+                support.decref(self.b, self.values[v])
+            else:
+                support.xdecref(self.b, self.values[v])
+
+    # --- errors -------------------------------------------------------------------------
+
+    def err_block(self, op) -> ir.Block:
+        blk = self._err_blocks.get(op)
+        if blk is not None:
+            return blk
+        blk = self.fn.append_basic_block(f"error.{op.offset}")
+        self._err_blocks[op] = blk
+        with self.b.goto_block(blk):
+            self._emit_error(op)
+        return blk
+
+    def _emit_error(self, op) -> None:
+        b, fs, own = self.b, op.frame_state, self.own
+        n = len(fs.locals)
+        arr = None
+        if n:
+            with b.goto_block(self.fn.entry_basic_block):
+                b.position_at_start(self.fn.entry_basic_block)
+                arr = b.alloca(OBJ, size=n, name="tb_locals")
+            for i, v in enumerate(fs.locals):
+                val = NULL if v.type <= T.Null else self.values[v]
+                if not v.type <= T.Null:
+                    if v.type <= T.Object:
+                        support.incref(b, val)
+                    else:
+                        with b.if_then(b.icmp_unsigned("!=", val, NULL)):
+                            support.incref(b, val)
+                b.store(val, b.gep(arr, [self.i64(i)], source_etype=OBJ))
+        # CPython pops the value stack top first, then the frame keeps the locals.
+        live = {v for v in own.before[op] if own.kind.get(v) == OWNED}
+        stack_order = [own.root_of(v) for v in reversed(fs.stack)]
+        ordered = []
+        for v in stack_order + [own.root_of(v) for v in op.inputs()]:
+            if v in live and v not in ordered:
+                ordered.append(v)
+        ordered += self._ordered(live - set(ordered), op, fs)
+        helper = self._tb_helper()
+        b.call(helper, [self.fn.args[0], self.i64(op.offset), self.i64(n),
+                        arr if arr is not None else NULL])
+        self.release(ordered)
+        self._to_exit(NULL)
+
+    def _tb_helper(self) -> ir.Function:
+        """`tb_here(func, offset, n, locals)`: add the traceback entry CPython adds for a
+        frame of func's code stopped at `offset`, with fast locals `locals[0:n]` (new
+        references, moved into the frame)."""
+        fn = self.module.globals.get(TB_HELPER)
+        if fn is not None:
+            return fn
+        ty = ir.FunctionType(ir.VoidType(), [OBJ, I64, I64, OBJ])
+        fn = ir.Function(self.module, ty, name=TB_HELPER)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("cold")
+        func, offset, n, locs = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        saved, self.b = self.b, b
+        try:
+            tstate = self.call("PyThreadState_Get")
+            code = support.load_field(b, func, abi.Function.func_code)
+            glob = support.load_field(b, func, abi.Function.func_globals)
+            frame = self.call("PyFrame_New", tstate, code, glob, NULL)
+            ok = fn.append_basic_block("ok")
+            nomem = fn.append_basic_block("nomem")
+            b.cbranch(b.icmp_unsigned("==", frame, NULL), nomem, ok)
+            b.position_at_end(nomem)
+            b.ret_void()  # the MemoryError replaces the exception, as in CPython
+            b.position_at_end(ok)
+            iframe = support.load_field(b, frame, abi.FrameObject.f_frame)
+            instr = support.field_address(b, code, abi.Code.co_code_adaptive)
+            instr = b.gep(instr, [offset], source_etype=ir.IntType(8))
+            b.store(instr, support.field_address(b, iframe, abi.InterpreterFrame.prev_instr))
+            slots = support.field_address(b, iframe, abi.InterpreterFrame.localsplus)
+            # Move the locals in: a counted loop.
+            head = fn.append_basic_block("copy")
+            body = fn.append_basic_block("copy_body")
+            done = fn.append_basic_block("done")
+            pre = b.block
+            b.branch(head)
+            b.position_at_end(head)
+            i = b.phi(I64)
+            i.add_incoming(self.i64(0), pre)
+            b.cbranch(b.icmp_unsigned("<", i, n), body, done)
+            b.position_at_end(body)
+            val = b.load(b.gep(locs, [i], source_etype=OBJ), typ=OBJ)
+            b.store(val, b.gep(slots, [i], source_etype=OBJ))
+            nxt = b.add(i, self.i64(1))
+            i.add_incoming(nxt, b.block)
+            b.branch(head)
+            b.position_at_end(done)
+            self.call("PyTraceBack_Here", frame)
+            support.decref(b, frame)
+            b.ret_void()
+        finally:
+            self.b = saved
+        return fn
+
+    # --- edges --------------------------------------------------------------------------
+
+    def edge(self, edge, op) -> ir.Block:
+        """An LLVM block that passes `edge.args` to its target's params and releases what
+        dies on this edge; returns it (the caller branches to it)."""
+        own = self.own
+        src = self.b.block
+        blk = self.fn.append_basic_block(f"{src.name}.to.{edge.block.label}")
+        target_live = own.live_in[edge.block]
+        with self.b.goto_block(blk):
+            moved = set()
+            for arg in edge.args:
+                r = own.root_of(arg)
+                kind = own.kind.get(r, NONE)
+                val = self.values[arg] if not arg.type <= T.Null else NULL
+                if kind == OWNED and r not in target_live and r not in moved:
+                    moved.add(r)
+                elif kind != NONE and not arg.type <= T.Null:
+                    if arg.type <= T.Object:
+                        support.incref(self.b, val)
+                    else:
+                        with self.b.if_then(self.b.icmp_unsigned("!=", val, NULL)):
+                            support.incref(self.b, val)
+            dead = {v for v in own.before[op] if v not in target_live and v not in moved}
+            self.release(self._ordered(dead, op, None))
+            here = self.b.block
+            for p, arg in zip(edge.block.params, edge.args, strict=True):
+                val = NULL if arg.type <= T.Null else self.values[arg]
+                self.values[p].add_incoming(val, here)
+            self.b.branch(self.blocks[edge.block])
+        return blk
+
+    def ret(self, value) -> None:
+        own = self.own
+        r = own.root_of(value)
+        val = self.values[value]
+        op = self.op
+        dead = set(own.before[op])
+        if own.kind.get(r) == OWNED:
+            dead.discard(r)
+        else:
+            support.incref(self.b, val)
+        self.release(self._ordered(dead, op, None))
+        self._to_exit(val)

@@ -1,0 +1,98 @@
+"""Globals and builtins: load_global, store_global, delete_global.
+
+Looked up every time, as LOAD_GLOBAL does on exact dicts (`_PyDict_LoadGlobal`: globals,
+then builtins), so a rebinding is seen at once. Functions whose globals or builtins are
+not exact dicts are refused (CPython takes a different, mapping-protocol path for them).
+NameError is raised as `format_exc_check_arg` does: the same message and the `name`
+attribute that the traceback's "Did you mean" suggestions read.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from llvmlite import ir
+
+from ember import abi
+from ember.backend import support
+from ember.ir import ops
+from ember.lower.registry import lowers
+
+NULL = support.NULL
+NAME_ERROR = "ember.name_error"
+
+
+def _globals(cx):
+    return support.load_field(cx.b, cx.fn.args[0], abi.Function.func_globals)
+
+
+def _builtins(cx):
+    return support.load_field(cx.b, cx.fn.args[0], abi.Function.func_builtins)
+
+
+def name_error(cx, name: str) -> None:
+    """Set NameError("name 'x' is not defined") with its `name` attribute."""
+    fn = cx.module.globals.get(NAME_ERROR)
+    if fn is None:
+        fn = ir.Function(cx.module, ir.FunctionType(ir.VoidType(), [support.OBJ] * 3),
+                         name=NAME_ERROR)
+        fn.linkage = "internal"
+        fn.attributes.add("cold")
+        fn.attributes.add("noinline")
+        cname, pyname, attr = fn.args
+        saved, cx.b = cx.b, ir.IRBuilder(fn.append_basic_block("entry"))
+        try:
+            cx.call("PyErr_Format", cx.exc("NameError"),
+                    cx.cstr("name '%.200s' is not defined"), cname)
+            exc = cx.call("PyErr_GetRaisedException")
+            cx.call("PyObject_SetAttr", exc, attr, pyname)
+            cx.call("PyErr_SetRaisedException", exc)
+            cx.b.ret_void()
+        finally:
+            cx.b = saved
+    cx.b.call(fn, [cx.cstr(name), cx.pyobj(sys.intern(name)), cx.pyobj("name")])
+
+
+@lowers(ops.LoadGlobal)
+def lower_load_global(cx, op):
+    b = cx.b
+    key = cx.pyobj(sys.intern(op.name))
+    res = cx.call("PyDict_GetItemWithError", _globals(cx), key)
+    start = b.block
+    miss = cx.fn.append_basic_block("global.miss")
+    done = cx.fn.append_basic_block("global.done")
+    b.cbranch(b.icmp_unsigned("==", res, NULL), miss, done)
+    b.position_at_end(miss)
+    cx.fail_if(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL))
+    res2 = cx.call("PyDict_GetItemWithError", _builtins(cx), key)
+    with b.if_then(b.icmp_unsigned("==", res2, NULL), likely=False):
+        with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
+            name_error(cx, op.name)
+        cx.fail()
+    miss_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(support.OBJ)
+    phi.add_incoming(res, start)
+    phi.add_incoming(res2, miss_end)
+    cx.incref(phi)
+    return phi
+
+
+@lowers(ops.StoreGlobal)
+def lower_store_global(cx, op):
+    key = cx.pyobj(sys.intern(op.name))
+    cx.check_neg(cx.call("PyDict_SetItem", _globals(cx), key, cx.v(op.value)))
+
+
+@lowers(ops.DeleteGlobal)
+def lower_delete_global(cx, op):
+    b = cx.b
+    key = cx.pyobj(sys.intern(op.name))
+    r = cx.call("PyDict_DelItem", _globals(cx), key)
+    with b.if_then(b.icmp_signed("<", r, cx.i32(0)), likely=False):
+        matches = cx.call("PyErr_ExceptionMatches", cx.exc("KeyError"))
+        with b.if_then(b.icmp_signed("!=", matches, cx.i32(0))):
+            cx.call("PyErr_Clear")
+            name_error(cx, op.name)
+        cx.fail()
