@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from ember.ir import parse_function, print_function, relink, verify
+from ember.ir import ParseError, parse_function, print_function, relink, verify
 from ember.ir.consts import ConstRef, format_const, parse_const
 from ember.ir.ops import Const
 
@@ -65,3 +66,18 @@ def test_constants_round_trip_exactly(value):
     assert end == len(text)
     assert _same(value, back)
     assert format_const(back) == text
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(functions(), st.data())
+def test_corrupted_text_gives_parse_error_or_function(func, data):
+    """Damaged text never crashes the parser with anything but ParseError."""
+    text = print_function(func)
+    i = data.draw(st.integers(0, len(text) - 1))
+    j = data.draw(st.integers(i, min(len(text), i + 4)))
+    junk = data.draw(st.sampled_from(["", "%", "(", ")", ",", "@", "[", "]", "_", "9", "bb0", " ", "'", "\n", "fs(", "x"]))
+    damaged = text[:i] + junk + text[j:]
+    try:
+        parse_function(damaged)
+    except ParseError:
+        pass

@@ -18,6 +18,7 @@ import ast
 import math
 import re
 import struct
+import warnings
 from dataclasses import dataclass
 
 
@@ -169,7 +170,13 @@ def parse_const(text: str, pos: int = 0) -> tuple[object, int]:
             # No escapes: the characters between the quotes are the value (repr of bytes
             # escapes everything outside printable ASCII, so latin-1 is exact).
             return (lit[2:-1].encode("latin-1") if lit[0] == "b" else lit[1:-1]), m.end()
-        return ast.literal_eval(lit), m.end()
+        try:
+            with warnings.catch_warnings():
+                # An invalid escape such as '\q' is a warning to Python, an error here.
+                warnings.simplefilter("error")
+                return ast.literal_eval(lit), m.end()
+        except (SyntaxError, ValueError, SyntaxWarning, DeprecationWarning) as e:
+            raise ConstSyntaxError(f"bad string literal {lit!r}: {e}", pos) from None
     m = _NUMBER.match(text, pos)
     if m:
         end = m.end()
