@@ -224,9 +224,14 @@ def functions(draw) -> Function:
     order = draw(st.permutations(others))
     func.blocks = [entry, *order]
     gen = _Gen(draw, func, handler)
+    entry_values: list[Value] = []
     for block in func.blocks:
-        avail: list[Value] = list(block.params)
+        # Nothing branches to the entry, so it dominates every block: its values may be
+        # used anywhere. Values picked from it are copied, not appended to, by other blocks.
+        avail: list[Value] = list(block.params) + entry_values
         for _ in range(draw(st.integers(0, 6))):
             gen.op(block, avail)
         gen.terminator(block, avail, others)
+        if block is entry:
+            entry_values = list(avail)
     return func

@@ -68,7 +68,7 @@ def test_constants_round_trip_exactly(value):
     assert format_const(back) == text
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(functions(), st.data())
 def test_corrupted_text_gives_parse_error_or_function(func, data):
     """Damaged text never crashes the parser with anything but ParseError."""

@@ -38,7 +38,10 @@ def format_str(s: str) -> str:
     return s if _IDENT.match(s) else repr(s)
 
 
-class _Names:
+class ValueNames:
+    """`%N` names in definition order; `print_function` and the verifier's messages share
+    them. Call `define` for each value in block order, then call the object to name one."""
+
     def __init__(self) -> None:
         self.names: dict[int, str] = {}
 
@@ -56,7 +59,7 @@ class _Names:
 
 def print_function(func: Function) -> str:
     index_of = {id(c): i for i, c in enumerate(func.consts) if not is_literal(c)}
-    names = _Names()
+    names = ValueNames()
     for block in func.blocks:
         for p in block.params:
             names.define(p)
@@ -84,7 +87,7 @@ def print_function(func: Function) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _block_header(block: Block, names: _Names) -> str:
+def _block_header(block: Block, names: ValueNames) -> str:
     params = ", ".join(f"{names(p)}: {p.type}" for p in block.params)
     return f"{block.label}({params}) @{block.offset}:"
 
@@ -97,7 +100,7 @@ def format_attr(value: object, attr_type: object, index_of: dict[int, int]) -> s
     return format_const(value, index_of)
 
 
-def format_op(op: Op, names: _Names, index_of: dict[int, int] | None = None) -> str:
+def format_op(op: Op, names: ValueNames, index_of: dict[int, int] | None = None) -> str:
     index_of = index_of or {}
     parts: list[str] = []
     if op.type != T.Void:

@@ -15,7 +15,7 @@ from ember.ir import types as T
 from ember.ir.core import Block, BlockParam, Edge, FrameState, Function, Value
 from ember.ir.dominators import DominatorTree
 from ember.ir.ops.base import Kind, Op
-from ember.ir.printer import _Names
+from ember.ir.printer import ValueNames
 
 _MAX_ERRORS = 20
 
@@ -40,7 +40,7 @@ class _Verifier:
     def __init__(self, func: Function) -> None:
         self.func = func
         self.errors: list[str] = []
-        self.names = _Names()
+        self.names = ValueNames()
         # id(value) -> (block, position); params are at position -1.
         self.defs: dict[int, tuple[Block, int]] = {}
         self.block_ids = {id(b) for b in func.blocks}
