@@ -17,6 +17,7 @@ Field annotations decide the kind:
 from __future__ import annotations
 
 import enum
+import sys
 import typing
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -105,7 +106,9 @@ class Op(Value):
         return {f.name: getattr(self, f.name) for f in self.op_fields if f.kind is Kind.ATTR}
 
     def __repr__(self) -> str:
-        attrs = ", ".join(f"{k}={v!r}" for k, v in self.attrs().items())
+        attrs = ", ".join(
+            f"{k}={v.value if isinstance(v, enum.Enum) else v!r}" for k, v in self.attrs().items()
+        )
         return f"<{self.opname}[{attrs}] @{self.offset} at {id(self):#x}>"
 
 
@@ -179,13 +182,40 @@ def _compile(cls: type[Op], spec: tuple[FieldSpec, ...]) -> None:
         setattr(cls, name, fn)
 
 
+_COMMON_HINTS: dict[str, Any] = {
+    "Value": Value,
+    "Edge": Edge,
+    "Value | None": Value | None,
+    "tuple[Value, ...]": tuple[Value, ...],
+    "tuple[str, ...]": tuple[str, ...],
+    "int": int,
+    "bool": bool,
+    "str": str,
+    "object": object,
+}
+
+
+def _own_hints(cls: type[Op]) -> dict[str, Any]:
+    """The class's own field annotations, resolved. `typing.get_type_hints` would do, but
+    it re-evaluates every base's annotations for each of ~100 classes at import."""
+    module = sys.modules[cls.__module__].__dict__
+    hints: dict[str, Any] = {}
+    for name, ann in cls.__dict__.get("__annotations__", {}).items():
+        if isinstance(ann, str):
+            ann = _COMMON_HINTS[ann] if ann in _COMMON_HINTS else eval(ann, module)  # noqa: S307
+        hints[name] = ann
+    return hints
+
+
 def register(cls: type[Op]) -> type[Op]:
     """Class decorator: record `cls.opname -> cls` and compile its field accessors."""
     if not cls.opname or cls.opname in OPS:
         raise TypeError(f"{cls.__name__}: missing or duplicate opname {cls.opname!r}")
     if "__slots__" not in cls.__dict__:
         raise TypeError(f"{cls.__name__}: apply @register outside @dataclass(slots=True)")
-    hints = typing.get_type_hints(cls)
+    hints = _own_hints(cls)
+    if any(f.name not in hints and f.name not in _BASE_FIELDS for f in fields(cls)):
+        hints = typing.get_type_hints(cls)  # fields from an intermediate base class
     unknown = set(cls.operand_types) - {f.name for f in fields(cls)}
     if unknown:
         raise TypeError(f"{cls.__name__}: operand_types names unknown fields {unknown}")
