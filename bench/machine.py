@@ -60,7 +60,10 @@ def interpreter_version(cmd: list[str]) -> str:
     code = ("import sys, platform; i = sys.implementation; "
             "v = '.'.join(map(str, sys.version_info[:3])); "
             "print(f'PyPy {\".\".join(map(str, sys.pypy_version_info[:3]))} (Python {v})' "
-            "if i.name == 'pypy' else f'{platform.python_implementation()} {v}')")
+            "if i.name == 'pypy' else f'{platform.python_implementation()} {v}', end=''); "
+            "e = sys.modules.get('ember') if sys.executable.rpartition('/')[2]"
+            ".startswith('ember') else None; "
+            "print(f' + Ember {getattr(e, \"__version__\", \"?\")}' if e else '')")
     try:
         out = subprocess.run([*cmd, "-c", code], capture_output=True, text=True, timeout=120)
         return out.stdout.strip() or f"? ({out.stderr.strip()[-200:]})"

@@ -111,7 +111,7 @@ def parse_jit_stats(path: Path) -> dict:
             "refused": len(refused)}
 
 
-def probe_count(probe_seconds: float, steady_mean: float | None, lo: int = 3,
+def probe_count(probe_seconds: float, steady_mean: float | None, lo: int = 1,
                 hi: int = 500) -> int:
     """How many single iterations make a probe of about `probe_seconds`."""
     if not steady_mean or steady_mean <= 0:

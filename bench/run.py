@@ -48,14 +48,15 @@ def settings_dict(s: suite.Settings) -> dict:
 def run_script(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: Path,
                mode: str, rundir: Path, timeout: float) -> dict[str, dict]:
     """Steady run plus probes of one script under one interpreter -> sub-benchmark -> data."""
-    settings = suite.SETTINGS[mode][interp.name]
-    warmups = suite.warmups_for(bench, interp.name, settings, mode)
+    p = suite.plan(bench, interp.name, mode)
     log = rundir / f"{bench.name}.{interp.name}.log"
     steady_json = rundir / f"{bench.name}.{interp.name}.json"
     steady_json.unlink(missing_ok=True)
     argv = [*interp.cmd, str(script), *bench.args,
-            "--processes", str(settings.processes), "--values", str(settings.values),
-            "--warmups", str(warmups), "-o", str(steady_json)]
+            "--processes", str(p.processes), "--values", str(p.values),
+            "--warmups", str(p.warmups), "-o", str(steady_json)]
+    if p.loops:
+        argv += ["--loops", str(p.loops)]
     rc, _, secs = measure.run_with_rusage(argv, log, timeout, cwd=script.parent)
     if rc != 0 or not steady_json.exists():
         return {bench.name: {"status": "failed", "note": _failure_note(log, rc)}}
@@ -64,16 +65,16 @@ def run_script(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: P
         return {bench.name: {"status": "failed", "note": "pyperf produced no values"}}
     out = {}
     for index, (name, st) in enumerate(steady.items()):
-        entry = {"status": "ok", **measure.as_dict(st), "warmups": warmups,
-                 "steady_seconds": round(secs, 1)}
-        entry.update(probe(bench, interp, script, index, name, st.mean, settings, rundir,
-                           timeout))
+        entry = {"status": "ok", **measure.as_dict(st), "processes": p.processes,
+                 "warmups": p.warmups, "steady_seconds": round(secs, 1)}
+        entry.update(probe(bench, interp, script, index, name, st.mean, p.probe_seconds,
+                           rundir, timeout))
         out[name] = entry
     return out
 
 
 def probe(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: Path, index: int,
-          name: str, steady_mean: float, settings: suite.Settings, rundir: Path,
+          name: str, steady_mean: float, probe_seconds: float, rundir: Path,
           timeout: float) -> dict:
     """First-iteration time, peak RSS and (Ember) JIT stats from one fresh process."""
     log = rundir / f"{name}.{interp.name}.probe.log"
@@ -88,7 +89,7 @@ def probe(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: Path, 
     else:
         out_json = rundir / f"{name}.{interp.name}.probe.json"
         out_json.unlink(missing_ok=True)
-        k = measure.probe_count(settings.probe_seconds, steady_mean)
+        k = measure.probe_count(probe_seconds, steady_mean)
         argv = [*interp.cmd, *xopts, str(script), *bench.args, "--worker",
                 "--worker-task", str(index), "--loops", "1", "--warmups", "0",
                 "--values", str(k), "-o", str(out_json)]

@@ -31,10 +31,14 @@ class Benchmark:
     # The script times whole child processes (pyperf bench_command): the probe then runs
     # `command` itself instead of a pyperf worker.
     command: tuple[str, ...] = field(default=())
+    # Seconds per iteration (mdp): one loop per value without calibrating, and fewer values.
+    slow: bool = False
 
 
-def _pp(name: str, script_dir: str | None = None, *args: str, jit_warmups=None) -> Benchmark:
-    return Benchmark(name, script_dir or f"bm_{name}", tuple(args), jit_warmups=jit_warmups)
+def _pp(name: str, script_dir: str | None = None, *args: str, jit_warmups=None,
+        slow=False) -> Benchmark:
+    return Benchmark(name, script_dir or f"bm_{name}", tuple(args), jit_warmups=jit_warmups,
+                     slow=slow)
 
 
 BENCHMARKS: tuple[Benchmark, ...] = (
@@ -60,7 +64,7 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     _pp("pickle_pure_python", "bm_pickle", "--pure-python", "pickle"),
     _pp("json_dumps"),
     _pp("regex_v8"),
-    _pp("mdp"),
+    _pp("mdp", slow=True),  # several seconds per iteration under CPython
     _pp("comprehensions"),
     _pp("scimark_sor", "bm_scimark", "sor"),
     _pp("scimark_lu", "bm_scimark", "lu"),
@@ -87,13 +91,13 @@ class Settings:
 # values vary less between processes) but many more warm-up values.
 SETTINGS = {
     "full": {
-        "cpython": Settings(processes=6, values=3, warmups=2, probe_seconds=2.0),
-        "ember": Settings(processes=6, values=3, warmups=4, probe_seconds=2.0),
-        "pypy": Settings(processes=3, values=5, warmups=10, probe_seconds=3.0),
+        "cpython": Settings(processes=4, values=3, warmups=2, probe_seconds=1.5),
+        "ember": Settings(processes=4, values=3, warmups=3, probe_seconds=1.5),
+        "pypy": Settings(processes=2, values=5, warmups=10, probe_seconds=3.0),
     },
     "quick": {
         "cpython": Settings(processes=1, values=3, warmups=1, probe_seconds=0.3),
-        "ember": Settings(processes=1, values=3, warmups=2, probe_seconds=0.3),
+        "ember": Settings(processes=1, values=3, warmups=1, probe_seconds=0.3),
         "pypy": Settings(processes=1, values=3, warmups=4, probe_seconds=0.6),
     },
 }
@@ -126,3 +130,28 @@ def warmups_for(bench: Benchmark, kind: str, settings: Settings, mode: str) -> i
         extra = bench.jit_warmups if mode == "full" else max(1, bench.jit_warmups // 3)
         return max(settings.warmups, extra)
     return settings.warmups
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one steady run of one benchmark under one interpreter is given."""
+    processes: int
+    values: int
+    warmups: int
+    loops: int | None     # None: pyperf calibrates
+    probe_seconds: float
+
+
+def plan(bench: Benchmark, kind: str, mode: str) -> Plan:
+    """Settings for `bench` under interpreter `kind`: the mode's, with PyPy's extra warm-up
+    (`warmups_for`), and cut down for slow benchmarks, where one iteration already lasts
+    seconds (one loop per value, at most 2 processes x 2 values after 1 warm-up, PyPy 3;
+    quick: 1 value, no warm-up)."""
+    s = SETTINGS[mode][kind]
+    warmups = warmups_for(bench, kind, s, mode)
+    if not bench.slow:
+        return Plan(s.processes, s.values, warmups, None, s.probe_seconds)
+    if mode == "quick":
+        return Plan(1, 1, 0, 1, s.probe_seconds)
+    return Plan(min(s.processes, 2), min(s.values, 2), min(warmups, 3 if kind == "pypy" else 1),
+                1, s.probe_seconds)

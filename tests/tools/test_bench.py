@@ -102,9 +102,9 @@ def test_jit_stats_unreadable_is_reported_not_raised(tmp_path):
 
 def test_probe_count_is_bounded():
     assert measure.probe_count(2.0, 0.5) == 4
-    assert measure.probe_count(2.0, 10.0) == 3
+    assert measure.probe_count(2.0, 10.0) == 1
     assert measure.probe_count(2.0, 1e-9) == 500
-    assert measure.probe_count(2.0, None) == 3
+    assert measure.probe_count(2.0, None) == 1
 
 
 def test_summarize_probe():
@@ -231,3 +231,12 @@ def test_merge_rows_spreads_a_whole_script_failure():
     assert [r["benchmark"] for r in rows] == ["deepcopy", "deepcopy_memo"]
     assert rows[1]["results"]["pypy"]["status"] == "failed"
     assert rows[0]["results"]["ember"] == {"status": "unavailable", "note": "gone"}
+
+
+def test_plan_cuts_slow_benchmarks_and_fixes_their_loops():
+    mdp, nbody = suite.BY_NAME["mdp"], suite.BY_NAME["nbody"]
+    assert suite.plan(nbody, "cpython", "full").loops is None
+    full = suite.plan(mdp, "cpython", "full")
+    assert full.loops == 1 and full.processes <= 2 and full.values <= 2 and full.warmups <= 1
+    quick = suite.plan(mdp, "ember", "quick")
+    assert (quick.processes, quick.values, quick.warmups, quick.loops) == (1, 1, 0, 1)
