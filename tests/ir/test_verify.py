@@ -232,6 +232,18 @@ def test_unreachable_blocks_are_not_dominance_checked():
     verify(func)
 
 
+def test_garbage_fields_are_reported_not_crashed_on():
+    func, entry, one = small()
+    op = BinaryOp(op=BinaryOperator.ADD, left=one, right=one, offset=1, frame_state=FrameState(1, ()))
+    op.frame_state = "nope"  # type: ignore[assignment]
+    op.right = 7  # type: ignore[assignment]
+    entry.ops.append(op)
+    with pytest.raises(VerifyError) as info:
+        verify(func)
+    assert "operand right is not a value: 7" in str(info.value)
+    assert "frame_state is not a FrameState" in str(info.value)
+
+
 def test_reports_several_errors():
     func, entry, one = small()
     entry.ops.append(BinaryOp(op=BinaryOperator.ADD, left=one, right=one, offset=1))

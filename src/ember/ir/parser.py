@@ -180,7 +180,10 @@ class _Parser:
         line.end()
 
     def header_fields(self, line: _Line, seen: set[str]) -> None:
-        while not line.at("\n") and (line.ws() or line.pos < len(line.text)):
+        while True:
+            line.ws()
+            if line.pos >= len(line.text):
+                return
             key = line.match(_WORD, "a header field")
             if key not in _HEADER_FIELDS:
                 raise line.error(f"unknown header field {key!r}")

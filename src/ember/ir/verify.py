@@ -44,6 +44,9 @@ class _Verifier:
         # id(value) -> (block, position); params are at position -1.
         self.defs: dict[int, tuple[Block, int]] = {}
         self.block_ids = {id(b) for b in func.blocks}
+        # Set when a field holds something of the wrong kind (not a Value, not a tuple, not
+        # a FrameState); the dominance walk would trip over it.
+        self.malformed = False
 
     def error(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
@@ -57,7 +60,9 @@ class _Verifier:
                 for block in self.func.blocks:
                     for i, op in enumerate(block.all_ops()):
                         self.op(block, i, op)
-                self.dominance()
+                # Dominance walks every use, which needs well-formed fields to be safe.
+                if not self.malformed:
+                    self.dominance()
         except _Stop:
             pass
         return self.errors
@@ -147,6 +152,7 @@ class _Verifier:
                 self.operand(where, f.name, v, f.operand_type)
             elif f.kind is Kind.OPERANDS:
                 if not isinstance(v, tuple):
+                    self.malformed = True
                     self.error(where, f"{f.name} is a {type(v).__name__}, not a tuple")
                     continue
                 for i, x in enumerate(v):
@@ -175,6 +181,7 @@ class _Verifier:
 
     def operand(self, where: str, name: str, v: object, want: T.Type) -> None:
         if not isinstance(v, Value):
+            self.malformed = True
             self.error(where, f"operand {name} is not a value: {v!r}")
         elif v.type == T.Void:
             self.error(where, f"operand {name} uses an op without a result")
@@ -185,7 +192,12 @@ class _Verifier:
 
     def edge(self, where: str, name: str, e: object) -> None:
         if not isinstance(e, Edge):
+            self.malformed = True
             self.error(where, f"{name} is not an edge: {e!r}")
+            return
+        if not isinstance(e.args, tuple):
+            self.malformed = True
+            self.error(where, f"{name} arguments are a {type(e.args).__name__}, not a tuple")
             return
         target = e.block
         if id(target) not in self.block_ids:
@@ -209,7 +221,10 @@ class _Verifier:
             return
         if not op.may_raise:
             self.error(where, f"{op.opname} cannot raise but has a frame state")
-        if not isinstance(fs, FrameState):
+        if not isinstance(fs, FrameState) or not (
+            isinstance(fs.locals, tuple) and isinstance(fs.stack, tuple)
+        ):
+            self.malformed = True
             self.error(where, f"frame_state is not a FrameState: {fs!r}")
             return
         n = self.func.nlocalsplus
