@@ -12,6 +12,8 @@ exception edge carries the state before each instruction of the protected block.
 
 from __future__ import annotations
 
+from heapq import heappop, heappush
+
 from .cfg import CFG, BBlock
 from .opcodes import OPMAP, stack_effect
 
@@ -51,7 +53,10 @@ _SPECIAL = frozenset(
     }
 )
 
-State = tuple[list[int], list[int]]  # (locals, stack)
+State = tuple[list[int], list[int]]  # (locals, stack) kinds, as the builder reads them
+
+# While iterating, the locals are two bitmasks (bit i: local i may be NULL / may be an
+# object), so joining the states of a 50-local function is two integer ORs.
 
 
 def argument_count(code) -> int:
@@ -60,12 +65,18 @@ def argument_count(code) -> int:
     return code.co_argcount + code.co_kwonlyargcount + bool(flags & 0x04) + bool(flags & 0x08)
 
 
-def entry_locals(cfg: CFG) -> list[int]:
-    nargs = argument_count(cfg.code)
-    return [OBJ] * nargs + [NULL] * (cfg.nlocalsplus - nargs)
+def _kind(null: int, obj: int, i: int) -> int:
+    return ((null >> i) & 1) | (((obj >> i) & 1) << 1)
 
 
-def _step(ins, loc: list[int], st: list[int]) -> None:
+def _set(null: int, obj: int, i: int, kind: int) -> tuple[int, int]:
+    bit = 1 << i
+    null = (null | bit) if kind & NULL else (null & ~bit)
+    obj = (obj | bit) if kind & OBJ else (obj & ~bit)
+    return null, obj
+
+
+def _step(ins, null: int, obj: int, st: list[int], nlocals: int) -> tuple[int, int]:
     op = ins.op
     if op not in _SPECIAL:
         pops, pushes = stack_effect(op, ins.arg)
@@ -73,14 +84,14 @@ def _step(ins, loc: list[int], st: list[int]) -> None:
             del st[-pops:]
         if pushes:
             st.extend([OBJ] * pushes)
-        return
+        return null, obj
     arg = ins.arg
     if op == _LOAD_FAST or op == _LOAD_FAST_CHECK:
         st.append(OBJ)
-        loc[arg] = OBJ
-    elif op == _STORE_FAST:
-        loc[arg] = st.pop()
-    elif op == _PUSH_NULL:
+        return _set(null, obj, arg, OBJ)
+    if op == _STORE_FAST:
+        return _set(null, obj, arg, st.pop())
+    if op == _PUSH_NULL:
         st.append(NULL)
     elif op == _LOAD_GLOBAL:
         if arg & 1:
@@ -97,22 +108,23 @@ def _step(ins, loc: list[int], st: list[int]) -> None:
             st.append(MAYBE)
         st.append(OBJ)
     elif op == _LOAD_FAST_AND_CLEAR:
-        st.append(loc[arg])
-        loc[arg] = NULL
+        st.append(_kind(null, obj, arg))
+        return _set(null, obj, arg, NULL)
     elif op == _DELETE_FAST:
-        loc[arg] = NULL
+        return _set(null, obj, arg, NULL)
     elif op == _MAKE_CELL:
-        loc[arg] = OBJ
+        return _set(null, obj, arg, OBJ)
     elif op == _COPY_FREE_VARS:
-        n = len(loc)
-        loc[n - arg :] = [OBJ] * arg
+        mask = ((1 << arg) - 1) << (nlocals - arg)
+        return null & ~mask, obj | mask
     elif op == _COPY:
         st.append(st[-arg])
     elif op == _SWAP:
         st[-1], st[-arg] = st[-arg], st[-1]
+    return null, obj
 
 
-def _join_into(dst: list[int], src: list[int]) -> bool:
+def _join_stack(dst: list[int], src: list[int]) -> bool:
     changed = False
     for i, k in enumerate(src):
         j = dst[i] | k
@@ -124,50 +136,65 @@ def _join_into(dst: list[int], src: list[int]) -> bool:
 
 def analyze(cfg: CFG) -> dict[BBlock, State]:
     """Kinds (NULL, OBJ, MAYBE) of the locals and stack at the entry of every block."""
-    states: dict[BBlock, State] = {cfg.blocks[0]: (entry_locals(cfg), [])}
-    work = [cfg.blocks[0]]
-    queued = {cfg.blocks[0]}
+    n = cfg.nlocalsplus
+    nargs = min(argument_count(cfg.code), n)
+    blocks = cfg.blocks
+    # block index -> [null bits, obj bits, stack kinds]
+    states: dict[int, list] = {0: [((1 << n) - 1) & ~((1 << nargs) - 1), (1 << nargs) - 1, []]}
+    # Visit in offset order (lowest first): for structured code that is close to reverse
+    # postorder, so a loop body is revisited only when its back edge changes something.
+    work = [0]
+    queued = {0}
 
-    def arrive(b: BBlock, loc: list[int], st: list[int]) -> None:
-        cur = states.get(b)
+    def arrive(b: BBlock, null: int, obj: int, st: list[int]) -> None:
+        cur = states.get(b.index)
         if cur is None:
-            states[b] = (list(loc), list(st))
+            states[b.index] = [null, obj, list(st)]
         else:
-            changed = _join_into(cur[0], loc)
-            if _join_into(cur[1], st):
+            jn, jo = cur[0] | null, cur[1] | obj
+            changed = jn != cur[0] or jo != cur[1]
+            cur[0], cur[1] = jn, jo
+            if _join_stack(cur[2], st):
                 changed = True
             if not changed:
                 return
-        if b not in queued:
-            queued.add(b)
-            work.append(b)
+        if b.index not in queued:
+            queued.add(b.index)
+            heappush(work, b.index)
 
     while work:
-        b = work.pop()
-        queued.discard(b)
-        loc, st = states[b]
-        loc = list(loc)
+        i = heappop(work)
+        queued.discard(i)
+        b = blocks[i]
+        null, obj, st = states[i]
         st = list(st)
         h = b.handler
-        hloc = hst = None
         if h is not None:
-            hloc = list(loc)
-            hst = st[: h.depth]
+            d = h.depth
+            hnull, hobj, hst = null, obj, st[:d]
         last = b.instrs[-1]
         for ins in b.instrs:
             if h is not None:
-                _join_into(hloc, loc)
-                _join_into(hst, st[: h.depth])
+                # The state before every instruction reaches the handler.
+                hnull |= null
+                hobj |= obj
+                if st[:d] != hst:
+                    _join_stack(hst, st[:d])
             if ins is last and b.jump is not None:
-                jl, js = list(loc), list(st)
+                js = list(st)
                 pops, pushes = stack_effect(ins.op, ins.arg, jump=True)
                 if pops:
                     del js[-pops:]
                 js.extend([OBJ] * pushes)
-                arrive(b.jump, jl, js)
-            _step(ins, loc, st)
+                arrive(b.jump, null, obj, js)
+            null, obj = _step(ins, null, obj, st, n)
         if b.fallthrough is not None:
-            arrive(b.fallthrough, loc, st)
+            arrive(b.fallthrough, null, obj, st)
         if h is not None:
-            arrive(b.handler_block, hloc, hst + [OBJ] * (h.lasti + 1))
-    return states
+            arrive(b.handler_block, hnull, hobj, hst + [OBJ] * (h.lasti + 1))
+
+    out: dict[BBlock, State] = {}
+    for i, (null, obj, st) in states.items():
+        loc = [((null >> j) & 1) | (((obj >> j) & 1) << 1) for j in range(n)]
+        out[blocks[i]] = (loc, st)
+    return out

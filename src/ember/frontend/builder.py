@@ -21,8 +21,9 @@ Before/after, `for x in xs: pass` (abridged):
 
     FOR_ITER  ->  %n: nullable = for_iter %it  fs(...)
                   %c: cbool = is_null %n
-                  branch %c, bb5(x, ...), bb7(x, ..., %it, %n)
-    bb7(...):     %v: object = assume_not_null %p ; jump bb3(x, ..., %it, %v)
+                  branch %c, bb5(<locals>), bb7()
+    bb7():        %v: object = assume_not_null %n
+                  jump bb3(<locals>, %it, %v)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from types import CodeType
 from ember.bytecode import BBlock, Instr, Refused, build_cfg
 from ember.bytecode import nullness as N
 from ember.ir import types as T
-from ember.ir.core import Block, Edge, ExcHandler, FrameState, Function, Value
+from ember.ir.core import Block, BlockParam, Edge, ExcHandler, FrameState, Function, Value
 from ember.ir.ops import Const, Jump, Null
 
 from .registry import HANDLERS
@@ -75,8 +76,6 @@ class FunctionBuilder:
 
     def new_block(self, offset: int, types: list[T.Type]) -> Block:
         """An IR-only block (not from bytecode), labelled after every bytecode block."""
-        from ember.ir.core import BlockParam
-
         blk = Block(f"bb{len(self.func.blocks)}", offset)
         blk.params.extend(BlockParam(t) for t in types)
         self.func.blocks.append(blk)
@@ -88,9 +87,7 @@ class FunctionBuilder:
         return self.func
 
 
-def _params(kinds: list[int]):
-    from ember.ir.core import BlockParam
-
+def _params(kinds: list[int]) -> list[BlockParam]:
     return [BlockParam(KIND_TYPE[k]) for k in kinds]
 
 
@@ -204,6 +201,3 @@ class BlockBuilder:
         """An edge to `target` passing the current locals and `stack` (default: ours)."""
         args = tuple(self.locals) + tuple(self.stack if stack is None else stack)
         return Edge(self.fb.blocks[target], args)
-
-    def edge_to(self, block: Block, args: tuple[Value, ...]) -> Edge:
-        return Edge(block, args)

@@ -15,6 +15,7 @@ reported, never fatal. The exit status is 1 if anything crashed, else 0.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -64,12 +65,6 @@ def check_file(path: str) -> tuple[str, bool, list[tuple]]:
 
     Returns (path, compiled, rows); a row is (qualname, firstlineno, outcome, detail,
     build_seconds, check_seconds) where detail is the refusal reason or crash summary."""
-    from ember.bytecode import Refused
-    from ember.ir.parser import parse_function
-    from ember.ir.printer import print_function
-    from ember.ir.verify import verify
-    from ember.pipeline import build_ir
-
     try:
         with open(path, "rb") as f:
             source = f.read()
@@ -79,45 +74,49 @@ def check_file(path: str) -> tuple[str, bool, list[tuple]]:
     except (SyntaxError, ValueError, UnicodeDecodeError, RecursionError, MemoryError):
         return path, False, []
     rows = []
-    clock = time.perf_counter
-    for code in _code_objects(top):
-        t0 = clock()
-        try:
-            func = build_ir(code)
-        except Refused as exc:
-            rows.append(
-                (code.co_qualname, code.co_firstlineno, REFUSED, exc.reason, clock() - t0, 0.0)
-            )
-            continue
-        except Exception as exc:  # noqa: BLE001 - a crash is data here
-            summary = "build: " + _crash_summary(exc)
-            rows.append(
-                (code.co_qualname, code.co_firstlineno, CRASHED, summary, clock() - t0, 0.0)
-            )
-            continue
-        t1 = clock()
-        try:
-            verify(func)
-            text = print_function(func)
-            again = print_function(parse_function(text))
-            if again != text:
-                raise AssertionError("print(parse(print(f))) differs from print(f)")
-        except Exception as exc:  # noqa: BLE001
-            stage = type(exc).__name__
-            rows.append(
-                (
-                    code.co_qualname,
-                    code.co_firstlineno,
-                    CRASHED,
-                    f"check: {_crash_summary(exc)}",
-                    t1 - t0,
-                    clock() - t1,
-                )
-            )
-            del stage
-            continue
-        rows.append((code.co_qualname, code.co_firstlineno, BUILT, "", t1 - t0, clock() - t1))
+    # The IR has reference cycles; left to itself the cyclic GC would run inside timed
+    # builds and charge one code object for everyone's garbage. Collect between them.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for code in _code_objects(top):
+            rows.append(check_code(code))
+            if gc.get_count()[0] > 20_000:
+                gc.collect()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return path, True, rows
+
+
+def check_code(code: CodeType) -> tuple:
+    """Build, verify and round-trip one code object; never raises. One row, as above."""
+    from ember.bytecode import Refused
+    from ember.ir.parser import parse_function
+    from ember.ir.printer import print_function
+    from ember.ir.verify import verify
+    from ember.pipeline import build_ir
+
+    clock = time.perf_counter
+    name, line = code.co_qualname, code.co_firstlineno
+    t0 = clock()
+    try:
+        func = build_ir(code)
+    except Refused as exc:
+        return (name, line, REFUSED, exc.reason, clock() - t0, 0.0)
+    except Exception as exc:  # noqa: BLE001 - a crash is data here
+        return (name, line, CRASHED, f"build: {_crash_summary(exc)}", clock() - t0, 0.0)
+    t1 = clock()
+    stage = "verify"
+    try:
+        verify(func)
+        stage = "roundtrip"
+        text = print_function(func)
+        if print_function(parse_function(text)) != text:
+            raise AssertionError("print(parse(print(f))) differs from print(f)")
+    except Exception as exc:  # noqa: BLE001
+        return (name, line, CRASHED, f"{stage}: {_crash_summary(exc)}", t1 - t0, clock() - t1)
+    return (name, line, BUILT, "", t1 - t0, clock() - t1)
 
 
 def _percentile(sorted_vals: list[float], q: float) -> float:
@@ -172,32 +171,29 @@ def run(
         import multiprocessing as mp
 
         with mp.get_context("fork" if sys.platform != "win32" else "spawn").Pool(jobs) as pool:
-            for path, ok, rows in pool.imap_unordered(check_file, files, chunksize=2):
+            for done, (path, ok, rows) in enumerate(
+                pool.imap_unordered(check_file, files, chunksize=2), 1
+            ):
                 _collect(path, ok, rows, results, skipped)
-                prog.update(len(skipped) + _files_seen(results, skipped), len(results))
+                prog.update(done, len(results))
     else:
-        for path in files:
+        for done, path in enumerate(files, 1):
             _collect(*check_file(path), results, skipped)
-            prog.update(_files_seen(results, skipped), len(results))
+            prog.update(done, len(results))
     prog.update(len(files), len(results))
     wall = time.monotonic() - t_start
     return report(files, skipped, results, slowest, wall, out)
 
 
-_seen_files: set[str] = set()
-
-
 def _collect(path, ok, rows, results, skipped) -> None:
-    _seen_files.add(path)
     if not ok:
         skipped.append(path)
         return
     for row in rows:
         results.append((path, *row))
-
-
-def _files_seen(results, skipped) -> int:
-    return len(_seen_files)
+        if row[2] == CRASHED:
+            # Shown at once: a long run should not hide a crash until the end.
+            sys.stderr.write(f"irstats: crash: {path}:{row[1]} {row[0]}: {row[3]}\n")
 
 
 def report(files, skipped, results, slowest: int, wall: float, out) -> int:
