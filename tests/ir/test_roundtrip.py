@@ -13,7 +13,7 @@ from ember.ir.ops import Const
 
 from .gen import CODE, consts, functions
 
-SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
