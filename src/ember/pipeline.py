@@ -40,15 +40,19 @@ def dump_kinds() -> frozenset[str]:
 _DUMP_IR: bool | None = None
 
 
+def _dumping_ir() -> bool:
+    global _DUMP_IR
+    if _DUMP_IR is None:
+        _DUMP_IR = "ir" in dump_kinds()
+    return _DUMP_IR
+
+
 def build_ir(code: CodeType) -> Function:
     """The SSA IR of `code`, straight from the frontend (no passes run).
 
     With `-X jit-dump=ir` the IR is printed to stderr as it is built."""
-    global _DUMP_IR
     func = build_function(code)
-    if _DUMP_IR is None:
-        _DUMP_IR = "ir" in dump_kinds()
-    if _DUMP_IR:
+    if _dumping_ir():
         dump_ir(func, "frontend")
     return func
 
@@ -69,6 +73,8 @@ def optimize(func: Function, *, check: bool = True) -> Function:
         p(func)
         if check:
             verify(func)
+        if _dumping_ir():
+            dump_ir(func, getattr(p, "__name__", repr(p)))
     return func
 
 

@@ -62,3 +62,53 @@ def test_refusal_carries_a_reason():
         build_ir(bad)
     assert info.value.reason == "unsupported_opcode"
     assert "INTERPRETER_EXIT" in str(info.value)
+
+
+def test_frame_states_follow_the_exception_table():
+    """Each may-raise op's frame state is at its own offset, and its handler is the
+    exception-table entry covering that offset (same depth and lasti), or None."""
+    from ember.bytecode import parse_exception_table
+
+    path = importlib.util.find_spec("contextlib").origin
+    with open(path, "rb") as f:
+        top = compile(f.read(), path, "exec", dont_inherit=True)
+    checked = 0
+    for code in _codes(top):
+        entries = parse_exception_table(code)
+        func = build_ir(code)
+        offsets = {b.offset: b for b in func.blocks}
+        for block in func.blocks:
+            for op in block.all_ops():
+                fs = op.frame_state
+                if fs is None:
+                    continue
+                assert fs.offset == op.offset
+                entry = next((e for e in entries if e.start <= op.offset < e.end), None)
+                if entry is None:
+                    assert fs.handler is None
+                else:
+                    h = fs.handler
+                    assert h.block is offsets[entry.target]
+                    assert (h.depth, h.lasti) == (entry.depth, entry.lasti)
+                checked += 1
+    assert checked > 100
+
+
+def test_nullness_of_comprehension_save_slot():
+    """LOAD_FAST_AND_CLEAR saves a maybe-unbound local on the stack as `nullable`."""
+    from ember.bytecode import build_cfg
+    from ember.bytecode.nullness import MAYBE, NULL, OBJ, analyze
+
+    def f(y):
+        if y:
+            x = 1
+        [x for x in y]
+        return x
+
+    cfg = build_cfg(f.__code__)
+    kinds = analyze(cfg)
+    loop = next(b for b in cfg.blocks if b.last.opname == "FOR_ITER")
+    loc, st = kinds[loop]
+    assert loc == [OBJ, MAYBE]  # y bound; x unbound on the first iteration
+    assert st == [MAYBE, OBJ, OBJ]  # saved x, the list, the iterator
+    assert kinds[cfg.blocks[0]] == ([OBJ, NULL], [])
