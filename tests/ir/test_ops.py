@@ -20,6 +20,7 @@ from ember.ir import (
     LoadMethod,
     Null,
     Op,
+    parse_function,
     register,
 )
 from ember.ir import (
@@ -61,6 +62,28 @@ def test_uses_include_frame_state():
     assert op.uses() == (a, b, a)
     op.replace_uses(a, b)
     assert op.uses() == (b, b, b)
+
+
+def test_replace_all_uses():
+    func = parse_function(
+        "function 'f' {\n"
+        "  name='f' file='' line=0 flags=0x0\n"
+        "  argcount=1 posonly=0 kwonly=0\n"
+        "  varnames=('a',) cellvars=() freevars=() names=()\n"
+        "  consts=()\n"
+        "bb0(%0: object) @0:\n"
+        "  %1: object = get_iter %0 @2 fs(@2; locals=[%0]; stack=[%0])\n"
+        "  jump bb1(%0) @4\n"
+        "bb1(%2: object) @6:\n"
+        "  return %2 @6\n"
+        "}\n"
+    )
+    a = func.blocks[0].params[0]
+    b = Const(value=None, offset=0)
+    func.blocks[0].ops.insert(0, b)
+    assert func.replace_all_uses(a, b) == 2
+    get_iter, jump = func.blocks[0].ops[1], func.blocks[0].terminator
+    assert get_iter.uses() == (b, b, b) and jump.inputs() == (b,)
 
 
 def test_default_types():

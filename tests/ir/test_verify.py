@@ -160,6 +160,12 @@ def test_non_terminator_as_terminator():
     rejects(func, "'load_attr' is not a terminator")
 
 
+def test_unprintable_label():
+    func, entry, one = small()
+    entry.label = "bb 0"
+    rejects(func, "block label must match")
+
+
 def test_duplicate_labels():
     func, entry, one = small()
     other = func.new_block(4, label="bb0")

@@ -185,6 +185,15 @@ class Function:
         for b in self.blocks:
             yield from b.all_ops()
 
+    def replace_all_uses(self, old: Value, new: Value) -> int:
+        """Make every use of `old` (operands, edge arguments, frame states) use `new`.
+        Returns the number of ops changed. `old` itself stays where it is."""
+        changed = 0
+        for op in self.all_ops():
+            if op.replace_uses(old, new):
+                changed += 1
+        return changed
+
     def __repr__(self) -> str:
         return f"<Function {self.qualname or self.name}: {len(self.blocks)} blocks>"
 

@@ -10,6 +10,7 @@ values as the printer would (`%7`), so they can be read against `print_function(
 from __future__ import annotations
 
 import enum
+import re
 
 from ember.ir import types as T
 from ember.ir.core import Block, BlockParam, Edge, FrameState, Function, Value
@@ -18,6 +19,7 @@ from ember.ir.ops.base import Kind, Op
 from ember.ir.printer import ValueNames
 
 _MAX_ERRORS = 20
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
 
 class VerifyError(Exception):
@@ -86,6 +88,8 @@ class _Verifier:
             seen_blocks.add(id(block))
             if block.label in labels:
                 self.error(block.label, "duplicate block label")
+            if not _LABEL.fullmatch(block.label):
+                self.error(repr(block.label), "block label must match [A-Za-z_][A-Za-z0-9_.]*")
             labels.add(block.label)
             for p in block.params:
                 self.define(block, -1, p)
