@@ -73,6 +73,9 @@ def render_markdown(meta: dict, results: list[ModuleResult], ways: list[str]) ->
     if meta.get("partial"):
         lines += [f"**PARTIAL: {meta.get('finished', '?')} of {meta.get('planned', '?')} "
                   "runs finished.** Modules without a result in some way show `—`.", ""]
+    if meta.get("resumed_with"):
+        lines += [f"Resumed after an interruption: {meta['resumed_with']} runs kept from the "
+                  "first part; the wall time counts the last part only.", ""]
     lines += [
         f"- date: {meta.get('date', '?')}, wall time {meta.get('wall_seconds', 0) / 60:.1f} min,"
         f" {meta.get('jobs', '?')} modules in parallel, per-module timeout "

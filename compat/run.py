@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=None,
                     help="seconds per module run (default 300 quick, 1200 full)")
     ap.add_argument("--output", help="results path prefix (default compat/results[-quick])")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the results already in the output JSON (from an interrupted "
+                    "run of the same modules) and run only the missing module/way pairs")
     ap.add_argument("--no-rerun", action="store_true",
                     help="don't re-run regressions alone to detect flaky ones")
     args = ap.parse_args(argv)
@@ -189,6 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"compat: {len(modules)} modules x {len(ways)} ways = {len(tasks)} runs, "
           f"{args.jobs} at a time, timeout {timeout:.0f} s; logs in {logroot}", flush=True)
     results: list[ModuleResult] = []
+    if args.resume:
+        results = load_previous(prefix, set(modules), set(ways))
+        meta["resumed_with"] = len(results)
+        print(f"compat: resuming: {len(results)} runs kept from {prefix.with_suffix('.json')}",
+              flush=True)
+    have = {(r.module, r.way) for r in results}
     lock = threading.Lock()
     t0 = time.monotonic()
     last_write = t0
@@ -198,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         # bind fixed ports or fixed file names would otherwise collide with themselves.
         done = []
         for way in ways:
+            if (module, way) in have:
+                continue
             try:
                 r = run_one(module, way, commands[way], timeout, logroot / way)
             except Exception as exc:  # the harness itself failed: record, don't stop
@@ -221,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 last_write = time.monotonic()
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        for fut in as_completed([pool.submit(run_module, m) for m in schedule(modules)]):
+        todo = [m for m in schedule(modules) if any((m, w) not in have for w in ways)]
+        for fut in as_completed([pool.submit(run_module, m) for m in todo]):
             fut.result()
 
     if not args.no_rerun and "cpython" in ways:
@@ -233,6 +245,21 @@ def main(argv: list[str] | None = None) -> int:
     print("compat:", summary_counts_line(results, ways))
     print(f"compat: wrote {prefix.with_suffix('.md')} and {prefix.with_suffix('.json')}")
     return 0
+
+
+def load_previous(prefix: Path, modules: set[str], ways: set[str]) -> list[ModuleResult]:
+    """Results of an earlier (possibly partial) run at `prefix`, limited to these modules
+    and ways; an unreadable or missing file gives none."""
+    try:
+        data = json.loads(prefix.with_suffix(".json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return []
+    kept = []
+    for item in data.get("results", []):
+        r = ModuleResult.from_json(item)
+        if r.module in modules and r.way in ways:
+            kept.append(r)
+    return kept
 
 
 def rerun_regressions(results: list[ModuleResult], commands: dict[str, list[str]],
