@@ -145,13 +145,13 @@ class Plan:
 def plan(bench: Benchmark, kind: str, mode: str) -> Plan:
     """Settings for `bench` under interpreter `kind`: the mode's, with PyPy's extra warm-up
     (`warmups_for`), and cut down for slow benchmarks, where one iteration already lasts
-    seconds (one loop per value, at most 2 processes x 2 values after 1 warm-up, PyPy 3;
-    quick: 1 value, no warm-up)."""
+    seconds (PyPy: half a minute on mdp): one loop per value, 1 process x 2 values after 1
+    warm-up (PyPy 3); quick: 1 value, no warm-up."""
     s = SETTINGS[mode][kind]
     warmups = warmups_for(bench, kind, s, mode)
     if not bench.slow:
         return Plan(s.processes, s.values, warmups, None, s.probe_seconds)
     if mode == "quick":
         return Plan(1, 1, 0, 1, s.probe_seconds)
-    return Plan(min(s.processes, 2), min(s.values, 2), min(warmups, 3 if kind == "pypy" else 1),
-                1, s.probe_seconds)
+    return Plan(1, min(s.values, 2), min(warmups, 3 if kind == "pypy" else 1), 1,
+                s.probe_seconds)
