@@ -91,9 +91,9 @@ class Settings:
 # values vary less between processes) but many more warm-up values.
 SETTINGS = {
     "full": {
-        "cpython": Settings(processes=4, values=3, warmups=2, probe_seconds=1.5),
-        "ember": Settings(processes=4, values=3, warmups=3, probe_seconds=1.5),
-        "pypy": Settings(processes=2, values=5, warmups=10, probe_seconds=3.0),
+        "cpython": Settings(processes=3, values=3, warmups=2, probe_seconds=1.5),
+        "ember": Settings(processes=3, values=3, warmups=3, probe_seconds=1.5),
+        "pypy": Settings(processes=2, values=4, warmups=10, probe_seconds=3.0),
     },
     "quick": {
         "cpython": Settings(processes=1, values=3, warmups=1, probe_seconds=0.3),
