@@ -85,6 +85,9 @@ def render_markdown(meta: dict, results: list[ModuleResult], ways: list[str]) ->
         f"{meta.get('load_end', '?')}",
         f"- ember commit: `{meta.get('commit', '?')}`",
         f"- command: `{meta.get('command', '?')}`",
+        "- environment variables removed for the runs: "
+        + (", ".join(f"`{k}`" for k in meta["env_dropped"]) or "none"
+           if "env_dropped" in meta else "none (inherited as is)"),
         f"- {len(by_module(results))} modules; ways:",
     ]
     for way in ways:

@@ -79,9 +79,12 @@ def way_commands(oracle: str, ember: str) -> dict[str, list[str]]:
 
 
 def child_env() -> dict[str, str]:
-    """The caller's environment minus Ember's own switches, so each way is exactly its
-    command line."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
+    """The caller's environment minus Ember's own switches and Python's `PYTHON*` variables
+    (PYTHONDONTWRITEBYTECODE, PYTHONPATH, ... change what some tests see: test_compileall
+    fails under every way with PYTHONDONTWRITEBYTECODE=1), so each way is exactly its
+    command line in a plain environment."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("EMBER_", "PYTHON"))}
 
 
 def run_one(module: str, way: str, cmd: list[str], timeout: float, logdir: Path) -> ModuleResult:
@@ -183,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         "jobs": args.jobs,
         "timeout": timeout,
         "ways": {w: commands[w] for w in ways},
+        "env_dropped": sorted(k for k in os.environ if k.startswith(("EMBER_", "PYTHON"))),
         "versions": {w: interpreter_version(commands[w]) for w in ways},
         "logs": str(logroot.relative_to(ROOT)),
         "planned": len(tasks),
