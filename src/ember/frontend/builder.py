@@ -105,6 +105,8 @@ class BlockBuilder:
         "kwnames",
         "_fs_locals",
         "_fs_stack",
+        "_pre_len",
+        "_popped",
         "_dirty",
     )
 
@@ -122,13 +124,20 @@ class BlockBuilder:
         self.ins: Instr | None = None
         self.kwnames: tuple[str, ...] = ()  # set by KW_NAMES for the next CALL
         self._fs_locals: tuple[Value, ...] | None = None
-        self._fs_stack: tuple[Value, ...] = ()
+        # The stack before the current instruction, built only if one of its ops needs a
+        # frame state: copying it for every instruction is quadratic in a module that
+        # pushes thousands of constants. Until then, popped values are logged.
+        self._fs_stack: tuple[Value, ...] | None = None
+        self._pre_len = 0
+        self._popped: list[Value] = []
         self._dirty = False
 
     def run(self) -> None:
         for ins in self.bb.instrs:
             self.ins = ins
-            self._fs_stack = tuple(self.stack)
+            self._fs_stack = None
+            self._pre_len = len(self.stack)
+            self._popped.clear()
             if self._dirty:
                 self._fs_locals = None
                 self._dirty = False
@@ -148,7 +157,9 @@ class BlockBuilder:
         self.stack.append(v)
 
     def pop(self) -> Value:
-        return self.stack.pop()
+        v = self.stack.pop()
+        self._popped.append(v)
+        return v
 
     def popn(self, n: int) -> list[Value]:
         """The top `n` values, bottom first, removed from the stack."""
@@ -156,6 +167,7 @@ class BlockBuilder:
             return []
         vals = self.stack[-n:]
         del self.stack[-n:]
+        self._popped.extend(reversed(vals))
         return vals
 
     def peek(self, i: int) -> Value:
@@ -177,6 +189,10 @@ class BlockBuilder:
     def frame_state(self) -> FrameState:
         if self._fs_locals is None:
             self._fs_locals = tuple(self.locals)
+        if self._fs_stack is None:
+            # Handlers pop their inputs, then push; nothing below the popped values moves.
+            base = self._pre_len - len(self._popped)
+            self._fs_stack = tuple(self.stack[:base]) + tuple(reversed(self._popped))
         return FrameState(self.ins.offset, self._fs_locals, self._fs_stack, self.handler)
 
     def emit(self, opcls, /, **fields) -> Value:
