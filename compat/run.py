@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     for w in ways:
         if w not in commands:
             ap.error(f"unknown way {w!r}")
+    run_ways = list(ways)  # the ways run now; `ways` may grow by resumed ones
     if args.modules:
         modules = [m.strip() for m in args.modules.split(",") if m.strip()]
         mode, default_prefix = "subset", COMPAT / "results-subset"
@@ -174,6 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     run_id = dt.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{mode}"
     logroot = WORK / run_id
 
+    results: list[ModuleResult] = []
+    if args.resume:
+        # Every earlier result of these modules is kept, also of ways not run this time, so
+        # a run can be completed way by way (`--resume --ways cpython,ember`, then all).
+        results = load_previous(prefix, set(modules), set(commands))
+        ways = [w for w in commands if w in ways or any(r.way == w for r in results)]
+    have = {(r.module, r.way) for r in results}
     tasks = [(m, w) for m in schedule(modules) for w in ways]
     meta = {
         "mode": mode,
@@ -195,13 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(f"compat: {len(modules)} modules x {len(ways)} ways = {len(tasks)} runs, "
           f"{args.jobs} at a time, timeout {timeout:.0f} s; logs in {logroot}", flush=True)
-    results: list[ModuleResult] = []
     if args.resume:
-        results = load_previous(prefix, set(modules), set(ways))
         meta["resumed_with"] = len(results)
         print(f"compat: resuming: {len(results)} runs kept from {prefix.with_suffix('.json')}",
               flush=True)
-    have = {(r.module, r.way) for r in results}
     lock = threading.Lock()
     t0 = time.monotonic()
     last_write = t0
@@ -210,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         # The ways of one module run one after another, never at the same time: tests that
         # bind fixed ports or fixed file names would otherwise collide with themselves.
         done = []
-        for way in ways:
+        for way in run_ways:
             if (module, way) in have:
                 continue
             try:
@@ -236,12 +241,12 @@ def main(argv: list[str] | None = None) -> int:
                 last_write = time.monotonic()
 
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        todo = [m for m in schedule(modules) if any((m, w) not in have for w in ways)]
+        todo = [m for m in schedule(modules) if any((m, w) not in have for w in run_ways)]
         for fut in as_completed([pool.submit(run_module, m) for m in todo]):
             fut.result()
 
     if not args.no_rerun and "cpython" in ways:
-        results = rerun_regressions(results, commands, timeout, logroot)
+        results = rerun_regressions(results, commands, timeout, logroot, run_ways)
 
     meta.update(partial=False, finished=len(results), wall_seconds=time.monotonic() - t0,
                 load_end=load_average())
@@ -267,13 +272,15 @@ def load_previous(prefix: Path, modules: set[str], ways: set[str]) -> list[Modul
 
 
 def rerun_regressions(results: list[ModuleResult], commands: dict[str, list[str]],
-                      timeout: float, logroot: Path) -> list[ModuleResult]:
+                      timeout: float, logroot: Path,
+                      run_ways: list[str]) -> list[ModuleResult]:
     """Run each (module, Ember way) that failed or crashed where CPython passed once more,
     alone. If it passes now, keep the pass and mark it flaky."""
     from compat.report import regressions
 
     ways = sorted({r.way for r in results})
-    redo = [r for r in regressions(results, ways) if r.outcome in ("fail", "crash")]
+    redo = [r for r in regressions(results, ways)
+            if r.outcome in ("fail", "crash") and r.way in run_ways and not r.flaky]
     if not redo:
         return results
     print(f"compat: re-running {len(redo)} regressions alone", flush=True)
