@@ -90,7 +90,7 @@ def compile(func, opts: options.Options | None = None):
     """
     import os
 
-    if os.environ.get("EMBER_TIER1", "1") != "1":
+    if os.environ.get("EMBER_TIER1") != "1":
         raise Refused("tier1_disabled", "tier 1 disabled")
     code = func.__code__
     if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:

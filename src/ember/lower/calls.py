@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 
-
 from ember import abi
 from ember.backend import support
 from ember.ir import ops

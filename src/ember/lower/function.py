@@ -64,6 +64,7 @@ class Lowering:
         self.fn.args[0].name, self.fn.args[1].name = "func", "args"
         self._cstrings: dict[str, ir.GlobalVariable] = {}
         self._err_blocks: dict = {}
+        self._err_shared: dict = {}
         self.op = None  # the op being lowered
         self._ret_phi = None
 
@@ -324,59 +325,78 @@ class Lowering:
     # --- errors -------------------------------------------------------------------------
 
     def err_block(self, op) -> ir.Block:
+        """The error path of `op`: a small block that jumps, with the op's offset, to a
+        cleanup block shared by every op with the same locals and live references."""
         blk = self._err_blocks.get(op)
         if blk is not None:
             return blk
+        locals_, release = self._error_state(op)
+        key = (tuple(id(v) for v in locals_), tuple(id(v) for v in release))
+        shared = self._err_shared.get(key)
+        if shared is None:
+            shared_bb = self.fn.append_basic_block(f"error.shared{len(self._err_shared)}")
+            with self.b.goto_block(shared_bb):
+                offset = self.b.phi(I64, name="offset")
+                self._emit_error(locals_, release, offset)
+            shared = self._err_shared[key] = (shared_bb, offset)
         blk = self.fn.append_basic_block(f"error.{op.offset}")
         self._err_blocks[op] = blk
         with self.b.goto_block(blk):
-            self._emit_error(op)
+            shared[1].add_incoming(self.i64(op.offset), blk)
+            self.b.branch(shared[0])
         return blk
 
-    def _emit_error(self, op) -> None:
-        b, fs, own = self.b, op.frame_state, self.own
-        n = len(fs.locals)
-        arr = None
-        if n:
-            with b.goto_block(self.fn.entry_basic_block):
-                b.position_at_start(self.fn.entry_basic_block)
-                arr = b.alloca(OBJ, size=n, name="tb_locals")
-            for i, v in enumerate(fs.locals):
-                val = NULL if v.type <= T.Null else self.values[v]
-                if not v.type <= T.Null:
-                    if v.type <= T.Object:
-                        support.incref(b, val)
-                    else:
-                        with b.if_then(b.icmp_unsigned("!=", val, NULL)):
-                            support.incref(b, val)
-                b.store(val, b.gep(arr, [self.i64(i)], source_etype=OBJ))
-        # CPython pops the value stack top first, then the frame keeps the locals.
+    def _error_state(self, op):
+        """(LLVM values of the fast locals, owned values to release in order) at op."""
+        fs, own = op.frame_state, self.own
+        locals_ = [NULL if v.type <= T.Null else self.values[v] for v in fs.locals]
+        # CPython pops the value stack top first; the frame keeps the locals.
         live = {v for v in own.before[op] if own.kind.get(v) == OWNED}
-        stack_order = [own.root_of(v) for v in reversed(fs.stack)]
         ordered = []
-        for v in stack_order + [own.root_of(v) for v in op.inputs()]:
+        for v in [own.root_of(v) for v in reversed(fs.stack)] + [
+            own.root_of(v) for v in op.inputs()
+        ]:
             if v in live and v not in ordered:
                 ordered.append(v)
         ordered += self._ordered(live - set(ordered), op, fs)
-        helper = self._tb_helper()
-        b.call(helper, [self.fn.args[0], self.i64(op.offset), self.i64(n),
-                        arr if arr is not None else NULL])
-        self.release(ordered)
+        return locals_, [self.values[v] for v in ordered]
+
+    def _emit_error(self, locals_, release, offset) -> None:
+        b = self.b
+        locs, rels = self._error_arrays()
+        for i, val in enumerate(locals_):
+            b.store(val, b.gep(locs, [self.i64(i)], source_etype=OBJ))
+        for i, val in enumerate(release):
+            b.store(val, b.gep(rels, [self.i64(i)], source_etype=OBJ))
+        b.call(self._tb_helper(), [self.fn.args[0], offset, self.i64(len(locals_)), locs,
+                                   self.i64(len(release)), rels])
         self._to_exit(NULL)
 
+    def _error_arrays(self):
+        if not hasattr(self, "_err_arrays"):
+            b = self.b
+            with b.goto_block(self.fn.entry_basic_block):
+                b.position_at_start(self.fn.entry_basic_block)
+                n = max(self.func.nlocalsplus, 1)
+                m = max(len(self.own.kind), 1)
+                self._err_arrays = (b.alloca(OBJ, size=n, name="err_locals"),
+                                    b.alloca(OBJ, size=m, name="err_release"))
+        return self._err_arrays
+
     def _tb_helper(self) -> ir.Function:
-        """`tb_here(func, offset, n, locals)`: add the traceback entry CPython adds for a
-        frame of func's code stopped at `offset`, with fast locals `locals[0:n]` (new
-        references, moved into the frame)."""
+        """`tb_here(func, offset, n, locals, m, release)`: add the traceback entry CPython
+        adds for a frame of func's code stopped at `offset`, whose fast locals are
+        `locals[0:n]` (borrowed; the frame takes its own references), then release the
+        references `release[0:m]` (each may be NULL)."""
         fn = self.module.globals.get(TB_HELPER)
         if fn is not None:
             return fn
-        ty = ir.FunctionType(ir.VoidType(), [OBJ, I64, I64, OBJ])
+        ty = ir.FunctionType(ir.VoidType(), [OBJ, I64, I64, OBJ, I64, OBJ])
         fn = ir.Function(self.module, ty, name=TB_HELPER)
         fn.linkage = "internal"
         fn.attributes.add("noinline")
         fn.attributes.add("cold")
-        func, offset, n, locs = fn.args
+        func, offset, n, locs, m, rels = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         saved, self.b = self.b, b
         try:
@@ -384,40 +404,48 @@ class Lowering:
             code = support.load_field(b, func, abi.Function.func_code)
             glob = support.load_field(b, func, abi.Function.func_globals)
             frame = self.call("PyFrame_New", tstate, code, glob, NULL)
-            ok = fn.append_basic_block("ok")
-            nomem = fn.append_basic_block("nomem")
-            b.cbranch(b.icmp_unsigned("==", frame, NULL), nomem, ok)
-            b.position_at_end(nomem)
-            b.ret_void()  # the MemoryError replaces the exception, as in CPython
-            b.position_at_end(ok)
+            made = fn.append_basic_block("made")
+            release = fn.append_basic_block("release")
+            b.cbranch(b.icmp_unsigned("==", frame, NULL), release, made)
+            b.position_at_end(made)
             iframe = support.load_field(b, frame, abi.FrameObject.f_frame)
             instr = support.field_address(b, code, abi.Code.co_code_adaptive)
             instr = b.gep(instr, [offset], source_etype=ir.IntType(8))
             b.store(instr, support.field_address(b, iframe, abi.InterpreterFrame.prev_instr))
             slots = support.field_address(b, iframe, abi.InterpreterFrame.localsplus)
-            # Move the locals in: a counted loop.
-            head = fn.append_basic_block("copy")
-            body = fn.append_basic_block("copy_body")
-            done = fn.append_basic_block("done")
-            pre = b.block
-            b.branch(head)
-            b.position_at_end(head)
-            i = b.phi(I64)
-            i.add_incoming(self.i64(0), pre)
-            b.cbranch(b.icmp_unsigned("<", i, n), body, done)
-            b.position_at_end(body)
-            val = b.load(b.gep(locs, [i], source_etype=OBJ), typ=OBJ)
-            b.store(val, b.gep(slots, [i], source_etype=OBJ))
-            nxt = b.add(i, self.i64(1))
-            i.add_incoming(nxt, b.block)
-            b.branch(head)
-            b.position_at_end(done)
+
+            def copy(val, i):
+                with b.if_then(b.icmp_unsigned("!=", val, NULL)):
+                    support.incref(b, val)
+                b.store(val, b.gep(slots, [i], source_etype=OBJ))
+
+            self._loop(fn, n, locs, copy)
             self.call("PyTraceBack_Here", frame)
             support.decref(b, frame)
+            b.branch(release)
+            b.position_at_end(release)
+            self._loop(fn, m, rels, lambda val, i: support.xdecref(b, val))
             b.ret_void()
         finally:
             self.b = saved
         return fn
+
+    def _loop(self, fn, n, arr, body) -> None:
+        b = self.b
+        head = fn.append_basic_block("loop")
+        inner = fn.append_basic_block("loop.body")
+        done = fn.append_basic_block("loop.done")
+        pre = b.block
+        b.branch(head)
+        b.position_at_end(head)
+        i = b.phi(I64)
+        i.add_incoming(self.i64(0), pre)
+        b.cbranch(b.icmp_unsigned("<", i, n), inner, done)
+        b.position_at_end(inner)
+        body(b.load(b.gep(arr, [i], source_etype=OBJ), typ=OBJ), i)
+        i.add_incoming(b.add(i, self.i64(1)), b.block)
+        b.branch(head)
+        b.position_at_end(done)
 
     # --- edges --------------------------------------------------------------------------
 
