@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import traceback
@@ -9,6 +10,10 @@ import types
 
 from ember import pipeline
 from ember.runtime import install
+
+# Without the runtime's own exit hook, the function watcher would still be registered
+# while the interpreter finalizes (its ctypes callback then crashes in a late GC).
+atexit.register(install.shutdown)
 
 
 def jit(func):
