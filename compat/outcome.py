@@ -166,5 +166,9 @@ def classify(
     else:
         result.outcome = "fail"
         if not failed:
-            result.detail = _tail(output)
+            unnamed = ""
+            if result.tests_failed:
+                unnamed = (f"{result.tests_failed} tests failed or errored but the JUnit XML"
+                           " does not name them; run the module with -v\n")
+            result.detail = unnamed + _tail(output)
     return result

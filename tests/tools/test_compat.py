@@ -189,3 +189,9 @@ def test_regressions_and_counts():
     assert "| test_a | `ember-eager` | fail | `test_a.T.test_x` |" in md
     assert "## Not passing under CPython itself (1)" in md
     assert "| test_b | fail | fail | crash |" in md
+
+
+def test_classify_fail_with_unnamed_errors_says_so():
+    out = FAIL_OUT.replace("run=3 failures=1 skipped=1", "run=13 errors=2")
+    r = classify("test_tomllib", "ember", 2, out, "<testsuites><testcase /></testsuites>", 1)
+    assert r.outcome == "fail" and r.detail.startswith("2 tests failed or errored")
