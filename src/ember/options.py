@@ -20,6 +20,14 @@ DEFAULT_THRESHOLD = 1000
 DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 
 
+def tier1_enabled() -> bool:
+    """Whether tier 1 may compile. Off unless `EMBER_TIER1=1`: compiled code does not yet
+    show up as a frame to callees that inspect their caller (warnings' stacklevel,
+    logging's findCaller, sys._getframe), so it is not exact yet (src/ember/lower/README.md).
+    """
+    return os.environ.get("EMBER_TIER1") == "1"
+
+
 class OptionError(Exception):
     """A bad value for one of Ember's switches; the message is the whole line to print."""
 

@@ -88,9 +88,7 @@ def compile(func, opts: options.Options | None = None):
     `Refused(reason)`. Tier 1: build the IR, run `PASSES`, lower it (`ember.lower`) to a
     body behind the standard vectorcall entry (`support.compile_entry`), load it.
     """
-    import os
-
-    if os.environ.get("EMBER_TIER1") != "1":
+    if not options.tier1_enabled():
         raise Refused("tier1_disabled", "tier 1 disabled")
     code = func.__code__
     if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:

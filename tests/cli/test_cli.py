@@ -160,3 +160,10 @@ def _another_python():
             if probe.returncode == 0 and probe.stdout.strip() != "(3, 12)":
                 return path
     return None
+
+
+@pytest.mark.parametrize("flags", [(), ("-X", "jit-threshold=0"), ("-X", "jit-threshold=5")])
+def test_recursion_limit_matches_cpython(flags):
+    """The JIT's own machinery (hotness counting, compiled calls) must not move the point
+    where RecursionError strikes."""
+    assert_same(["recursion_depth.py"], ember_args=flags, cwd=CLI)

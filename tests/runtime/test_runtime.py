@@ -23,6 +23,7 @@ def run_ember(tmp_path, source, *xopts, python=EMBER_PYTHON):
     stats = tmp_path / "stats.json"
     cmd = [str(python), *(f"-X{o}" for o in xopts), f"-Xjit-stats={stats}", str(prog)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
+    env["EMBER_TIER1"] = "1"  # counting runs only when there is a compiler to feed
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60)
     data = json.loads(stats.read_text()) if stats.exists() else None
     return proc, data
@@ -56,10 +57,7 @@ def test_compiled_or_refused_at_the_nth_call(tmp_path, threshold, before):
     proc, data = run_ember(tmp_path, PROGRAM.format(before=before), f"jit-threshold={threshold}")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["False", "True"]
-    [rec] = by_name(data["refused"], "f")
-    assert (
-        rec["reason"] in ("no_lowering", "internal_error") or rec["reason"]
-    )  # frontend may refuse
+    [rec] = by_name(data["refused"] + data["compiled"], "f")
     assert rec["filename"].endswith("prog.py") and rec["firstlineno"] == 4
     assert data["totals"]["threshold"] == threshold
     assert proc.stderr == ""
@@ -123,7 +121,7 @@ def test_reasons_for_staying_interpreted(tmp_path):
     assert reasons["ev"] == "uses_eval"
     assert reasons["ex"] == "uses_exec"
     assert reasons["frame"] == "uses_frame"
-    assert reasons["ok_vars"] not in ("uses_vars",)
+    assert reasons.get("ok_vars") != "uses_vars"  # vars(obj) is fine: compiled or refused otherwise
     totals = data["totals"]
     assert totals["refused"] == len(data["refused"])
     assert sum(totals["refused_by_reason"].values()) == totals["refused"]
@@ -132,11 +130,12 @@ def test_reasons_for_staying_interpreted(tmp_path):
 @needs_alias
 def test_stats_table_on_stderr_and_log(tmp_path):
     prog = tmp_path / "p.py"
-    prog.write_text("def f():\n    return 1\nf()\nprint('out')\n")
+    prog.write_text("def f():\n    yield 1\nlist(f())\nprint('out')\n")  # a generator: refused
     proc = subprocess.run(
         [str(EMBER_PYTHON), "-Xjit-threshold=0", "-Xjit-stats", "-Xjit-log", str(prog)],
         capture_output=True,
         text=True,
+        env={**os.environ, "EMBER_TIER1": "1"},
     )
     assert proc.stdout == "out\n"
     assert "ember: refused f (p.py:1)" in proc.stderr  # the log line

@@ -22,7 +22,16 @@ def start(options) -> None:
         from ember.runtime.driver import Runtime
 
         rt = Runtime(options)
-        if rt.start():
+        from ember.options import tier1_enabled
+
+        if not tier1_enabled():
+            # Nothing can be compiled, so counting would only cost: the counting callback
+            # is a Python function, and its frame on top of every counted call moves the
+            # point where RecursionError strikes. Stats are still reported at exit.
+            rt.stats.log("tier 1 is off (EMBER_TIER1=1 turns it on): not counting calls")
+            _runtime = rt
+            atexit.register(rt.at_exit)
+        elif rt.start():
             _runtime = rt
             atexit.register(rt.at_exit)
     except Exception as exc:  # noqa: BLE001 - the JIT never stops the program from starting
