@@ -73,6 +73,8 @@ def render_markdown(meta: dict, results: list[ModuleResult], ways: list[str]) ->
     if meta.get("partial"):
         lines += [f"**PARTIAL: {meta.get('finished', '?')} of {meta.get('planned', '?')} "
                   "runs finished.** Modules without a result in some way show `—`.", ""]
+    if meta.get("note"):
+        lines += [f"> {meta['note']}", ""]
     if meta.get("resumed_with"):
         lines += [f"Resumed after an interruption: {meta['resumed_with']} runs kept from the "
                   "first part; the wall time counts the last part only.", ""]
@@ -116,6 +118,14 @@ def render_markdown(meta: dict, results: list[ModuleResult], ways: list[str]) ->
         lines += ["| module | way | outcome | failing tests / detail |", "|---|---|---|---|"]
         for r in regs:
             lines.append(f"| {r.module} | `{r.way}` | {r.outcome} | {_failed_names(r)} |")
+    else:
+        lines.append("None.")
+    flaky = [r for r in results if r.flaky]
+    lines += ["", f"## Failed in the main pass, passed when re-run alone ({len(flaky)})", ""]
+    if flaky:
+        lines += ["| module | way | main pass |", "|---|---|---|"]
+        for r in sorted(flaky, key=lambda r: (r.module, r.way)):
+            lines.append(f"| {r.module} | `{r.way}` | {r.detail.splitlines()[0][:300] if r.detail else ''} |")
     else:
         lines.append("None.")
     table = by_module(results)

@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true",
                     help="keep the results already in the output JSON (from an interrupted "
                     "run of the same modules) and run only the missing module/way pairs")
+    ap.add_argument("--report", metavar="JSON",
+                    help="only rewrite the .md next to a results JSON")
     ap.add_argument("--no-rerun", action="store_true",
                     help="don't re-run regressions alone to detect flaky ones")
     args = ap.parse_args(argv)
@@ -152,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     # ignored signal stays ignored across exec: tests that raise SIGINT would then fail under
     # every way. A handled signal is reset to its default in the child.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if args.report:
+        data = json.loads(Path(args.report).read_text())
+        res = [ModuleResult.from_json(r) for r in data["results"]]
+        write_results(Path(args.report).with_suffix(""), data["meta"], res,
+                      list(data["meta"]["ways"]))
+        return 0
 
     oracle = find_oracle()
     ember = find_ember()
@@ -290,6 +298,8 @@ def rerun_regressions(results: list[ModuleResult], commands: dict[str, list[str]
         print(f"  {r.module:<40} {r.way:<12} {r.outcome} -> {again.outcome}", flush=True)
         if again.outcome == "pass":
             again.flaky = True
+            names = ", ".join(t.name.removeprefix("test.") for t in r.failed_tests[:8])
+            again.detail = f"{r.outcome} in the main pass: {names or r.detail[:200]}"
             replaced[(r.module, r.way)] = again
     return [replaced.get((r.module, r.way), r) for r in results]
 

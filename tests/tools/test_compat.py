@@ -195,3 +195,13 @@ def test_classify_fail_with_unnamed_errors_says_so():
     out = FAIL_OUT.replace("run=3 failures=1 skipped=1", "run=13 errors=2")
     r = classify("test_tomllib", "ember", 2, out, "<testsuites><testcase /></testsuites>", 1)
     assert r.outcome == "fail" and r.detail.startswith("2 tests failed or errored")
+
+
+def test_flaky_results_are_listed_with_their_main_pass():
+    r = res("test_a", "ember", "pass")
+    r.flaky, r.detail = True, "fail in the main pass: test_a.T.test_x"
+    md = report.render_markdown({"mode": "full", "note": "shared checkout"},
+                                [res("test_a", "cpython", "pass"), r], ["cpython", "ember"])
+    assert "> shared checkout" in md
+    assert "| test_a | `ember` | fail in the main pass: test_a.T.test_x |" in md
+    assert "| test_a | pass | pass (flaky) |" in md
