@@ -465,6 +465,15 @@ class FrameObject(_Struct):
     f_frame = 24  # _PyInterpreterFrame*
     f_trace = 32
     f_lineno = 40
+    _f_frame_data = 48  # the embedded _PyInterpreterFrame once the frame object owns it
+
+
+class CFrame(_Struct):
+    """`_PyCFrame` (cpython/pystate.h): `tstate->cframe` points to one."""
+
+    C_NAME = "_PyCFrame"
+    current_frame = 0  # _PyInterpreterFrame*: the thread's innermost frame
+    previous = 8
 
 
 STRUCTS = (
@@ -489,6 +498,7 @@ STRUCTS = (
     InterpreterState,
     InterpreterFrame,
     FrameObject,
+    CFrame,
 )
 
 
@@ -658,6 +668,14 @@ def check() -> None:
     expect("frame f_funcobj", ptr(iframe + InterpreterFrame.f_funcobj), id(_probe_frame))
     expect("frame f_globals", ptr(iframe + InterpreterFrame.f_globals), id(frame.f_globals))
     expect("frame f_builtins", ptr(iframe + InterpreterFrame.f_builtins), id(frame.f_builtins))
+    expect("finished frame owns its data", iframe, id(frame) + FrameObject._f_frame_data)
+    expect("finished frame owner", word(iframe + InterpreterFrame.owner, ctypes.c_uint8),
+           FRAME_OWNED_BY_FRAME_OBJECT)
+    here = sys._getframe(0)
+    # Read inline (C methods only): a helper written in Python would be the current frame.
+    cframe = ctypes.c_void_p.from_address(ts + ThreadState.cframe).value
+    current = ctypes.c_void_p.from_address(cframe + CFrame.current_frame).value
+    expect("tstate->cframe->current_frame", current, ptr(id(here) + FrameObject.f_frame))
 
 
 def check_monitors(interp: int) -> None:

@@ -160,6 +160,11 @@ FUNCTIONS: dict[str, str] = {
     "PyFrame_New": "P:POOO",  # (tstate, code, globals, locals)
     "PyTraceBack_Here": "I:P",
     "_PyTraceback_Add": "V:CCI",
+    # compiled calls link a real frame (lower/function.py): the frame object of the
+    # thread's current frame, and GC tracking for one that takes over a popped frame
+    "PyEval_GetFrame": "P:",
+    "PyObject_GC_IsTracked": "I:O",
+    "PyObject_GC_Track": "V:O",
     # thread state, signals, pending calls, the GIL
     "PyThreadState_Get": "P:",
     "_PyThreadState_UncheckedGet": "P:",

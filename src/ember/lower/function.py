@@ -160,6 +160,8 @@ class Lowering:
         self.exit_bb = self.fn.append_basic_block("exit")
         self.blocks = {blk: self.fn.append_basic_block(blk.label) for blk in func.blocks}
         self.tstate = self.call("_PyThreadState_UncheckedGet")
+        self._slot_cache: dict[int, object] = {}
+        self._push_frame()
         self._enter_recursion()
         self._bind_entry(entry_kinds)
         b.branch(self.blocks[func.entry])
@@ -170,9 +172,11 @@ class Lowering:
                 self.values[p] = b.phi(llvm_type(p.type))
         for blk in func.blocks:
             b.position_at_end(self.blocks[blk])
+            self._slot_cache = {}
             for op in blk.ops:
                 self._lower_op(op)
             self.op = blk.terminator
+            self._sync_frame(blk.terminator)
             LOWERINGS[type(blk.terminator)](self, blk.terminator)
 
         b.position_at_end(self.exit_bb)
@@ -225,9 +229,125 @@ class Lowering:
         ok = self.fn.append_basic_block("entry_ok")
         self.b.cbranch(self.b.icmp_unsigned("==", v, NULL), fail, ok)
         with self.b.goto_block(fail):
+            self._pop_frame()
             self._to_exit(NULL)
         self.b.position_at_end(ok)
         return v
+
+    # --- the frame ----------------------------------------------------------------------
+    #
+    # Each call links a real _PyInterpreterFrame (on the C stack) into the thread's frame
+    # chain, so callees that look at their caller (sys._getframe, warnings' stacklevel,
+    # logging, inspect, traceback, super()) see this function as CPython would show it.
+    # Its specials are borrowed (the code is kept alive by the compiled code, the function
+    # by our caller); `localsplus` holds *borrowed* copies of the fast locals, written
+    # before each op that may raise or call out ("sync"), and a slot is cleared before
+    # the value in it is released, so it never dangles. On exit, a frame object that
+    # outlives the call takes ownership (`take_ownership` of Python/frame.c): it gets
+    # strong references to everything and its own copy of the frame.
+
+    def _frame_size(self) -> int:
+        return abi.InterpreterFrame.localsplus + 8 * max(self.func.nlocalsplus, 1)
+
+    def _push_frame(self) -> None:
+        b, code, func = self.b, self.code, self.fn.args[0]
+        n = self.func.nlocalsplus
+        if n != code.co_nlocals or code.co_cellvars or code.co_freevars:
+            raise NotLowered("cells", "tier 1: cell and free variables have no frame layout")
+        self.slots_of = self._slots_of()
+        frame = b.alloca(ir.IntType(8), size=self._frame_size(), name="frame")
+        frame.align = 16
+        self.frame = frame
+        F = abi.InterpreterFrame
+
+        def put(off, val, ty=OBJ):
+            b.store(val, b.bitcast(support.field_address(b, frame, off), ty.as_pointer()))
+
+        put(F.f_code, self.pyobj(code))
+        put(F.f_funcobj, func)
+        put(F.f_globals, support.load_field(b, func, abi.Function.func_globals))
+        put(F.f_builtins, support.load_field(b, func, abi.Function.func_builtins))
+        put(F.f_locals, NULL)
+        put(F.frame_obj, NULL)
+        put(F.prev_instr, self.instr_ptr(2 * first_traceable(code)))
+        put(F.stacktop, self.i32(n), I32)
+        put(F.return_offset, ir.Constant(support.I16, 0), support.I16)
+        put(F.owner, ir.Constant(ir.IntType(8), abi.FRAME_OWNED_BY_THREAD), ir.IntType(8))
+        args = self.fn.args[1]
+        for i in range(n):
+            if i < self.func.argcount:
+                addr = b.gep(args, [self.i64(i)], source_etype=OBJ)
+                val = b.load(addr, typ=OBJ)
+            else:
+                val = NULL
+            b.store(val, self.slot(i))
+        cframe = support.load_field(b, self.tstate, abi.ThreadState.cframe)
+        cur = support.field_address(b, cframe, abi.CFrame.current_frame)
+        put(F.previous, b.load(cur, typ=OBJ))
+        b.store(frame, cur)
+
+    def instr_ptr(self, offset: int) -> ir.Value:
+        """`_PyCode_CODE(code) + offset/2`: what `prev_instr` holds at that instruction."""
+        return ir.Constant(I64, id(self.code) + abi.Code.co_code_adaptive + offset).inttoptr(OBJ)
+
+    def slot(self, i: int) -> ir.Value:
+        off = abi.InterpreterFrame.localsplus + 8 * i
+        return self.b.bitcast(support.field_address(self.b, self.frame, off), OBJ.as_pointer())
+
+    def _slots_of(self) -> dict:
+        """root -> the localsplus slots it may occupy (from every frame state)."""
+        out: dict = {}
+        own = self.own
+        for op in self.func.all_ops():
+            fs = op.frame_state
+            if fs is None:
+                continue
+            for i, v in enumerate(fs.locals):
+                if not v.type <= T.Null:
+                    out.setdefault(own.root_of(v), set()).add(i)
+        return out
+
+    def _sync_frame(self, op) -> None:
+        """Before an op that may raise or call out: prev_instr and the fast locals."""
+        fs = op.frame_state
+        if fs is None:
+            return
+        b = self.b
+        addr = support.field_address(b, self.frame, abi.InterpreterFrame.prev_instr)
+        b.store(self.instr_ptr(op.offset), b.bitcast(addr, OBJ.as_pointer()))
+        cache = self._slot_cache
+        for i, v in enumerate(fs.locals):
+            if i in cache and cache[i] is v:
+                continue
+            b.store(NULL if v.type <= T.Null else self.values[v], self.slot(i))
+            cache[i] = v
+
+    def _clear_slots(self, root) -> None:
+        """Before `root` is released: no slot may keep pointing at it."""
+        b = self.b
+        for i in sorted(self.slots_of.get(root, ())):
+            cached = self._slot_cache.get(i)
+            if cached is not None and self.own.root_of(cached) is not root:
+                continue
+            slot = self.slot(i)
+            if cached is not None:
+                b.store(NULL, slot)
+            else:
+                held = b.icmp_unsigned("==", b.load(slot, typ=OBJ), self.values[root])
+                with b.if_then(held):
+                    b.store(NULL, slot)
+            self._slot_cache.pop(i, None)
+
+    def _pop_frame(self) -> None:
+        """Unlink the frame; hand it to a frame object that outlives the call, if any."""
+        b, F = self.b, abi.InterpreterFrame
+        cframe = support.load_field(b, self.tstate, abi.ThreadState.cframe)
+        cur = support.field_address(b, cframe, abi.CFrame.current_frame)
+        b.store(support.load_field(b, self.frame, F.previous), cur)
+        fobj = support.load_field(b, self.frame, F.frame_obj, I64)
+        locs = support.load_field(b, self.frame, F.f_locals, I64)
+        with b.if_then(b.icmp_unsigned("!=", b.or_(fobj, locs), self.i64(0)), likely=False):
+            b.call(frame_pop_helper(self.module), [self.frame])
 
     # --- recursion depth ----------------------------------------------------------------
 
@@ -252,6 +372,7 @@ class Lowering:
         b.position_at_end(raise_bb)
         self.call("PyErr_SetString", self.exc("RecursionError"),
                   self.cstr("maximum recursion depth exceeded"))
+        self._pop_frame()
         self._to_exit(NULL)
         b.position_at_end(ok)
 
@@ -274,6 +395,7 @@ class Lowering:
 
     def _lower_op(self, op) -> None:
         self.op = op
+        self._sync_frame(op)
         result = LOWERINGS[type(op)](self, op)
         own = self.own
         if type(op) in liveness.ALIASES:
@@ -315,7 +437,11 @@ class Lowering:
         rest = sorted(roots - seen, key=lambda v: getattr(v, "offset", 0))
         return out + rest
 
-    def release(self, roots) -> None:
+    def release(self, roots, frame_live: bool = True) -> None:
+        roots = list(roots)
+        if frame_live:
+            for v in roots:
+                self._clear_slots(v)
         for v in roots:
             if v.type <= T.Object:
                 support.decref(self.b, self.values[v])
@@ -347,9 +473,9 @@ class Lowering:
         return blk
 
     def _error_state(self, op):
-        """(LLVM values of the fast locals, owned values to release in order) at op."""
+        """(the fast locals, owned values to release in order) at op."""
         fs, own = op.frame_state, self.own
-        locals_ = [NULL if v.type <= T.Null else self.values[v] for v in fs.locals]
+        locals_ = list(fs.locals)
         # CPython pops the value stack top first; the frame keeps the locals.
         live = {v for v in own.before[op] if own.kind.get(v) == OWNED}
         ordered = []
@@ -362,80 +488,54 @@ class Lowering:
         return locals_, [self.values[v] for v in ordered]
 
     def _emit_error(self, locals_, release, offset) -> None:
+        # The fast locals are already in the frame (synced before the op).
         b = self.b
-        locs, rels = self._error_arrays()
-        for i, val in enumerate(locals_):
-            b.store(val, b.gep(locs, [self.i64(i)], source_etype=OBJ))
+        rels = self._error_array()
         for i, val in enumerate(release):
             b.store(val, b.gep(rels, [self.i64(i)], source_etype=OBJ))
-        b.call(self._tb_helper(), [self.fn.args[0], offset, self.i64(len(locals_)), locs,
-                                   self.i64(len(release)), rels])
+        b.call(self._tb_helper(), [self.frame, offset, self.i64(len(release)), rels])
         self._to_exit(NULL)
 
-    def _error_arrays(self):
-        if not hasattr(self, "_err_arrays"):
+    def _error_array(self):
+        if not hasattr(self, "_err_array"):
             b = self.b
             with b.goto_block(self.fn.entry_basic_block):
                 b.position_at_start(self.fn.entry_basic_block)
-                n = max(self.func.nlocalsplus, 1)
                 m = max(len(self.own.kind), 1)
-                self._err_arrays = (b.alloca(OBJ, size=n, name="err_locals"),
-                                    b.alloca(OBJ, size=m, name="err_release"))
-        return self._err_arrays
+                self._err_array = b.alloca(OBJ, size=m, name="err_release")
+        return self._err_array
 
     def _tb_helper(self) -> ir.Function:
-        """`tb_here(func, offset, n, locals, m, release)`: add the traceback entry CPython
-        adds for a frame of func's code stopped at `offset`, whose fast locals are
-        `locals[0:n]` (borrowed; the frame takes its own references), then release the
+        """`tb_here(frame, offset, m, release)`: with `frame` (ours, still the thread's
+        current frame) stopped at `offset`, add the traceback entry CPython adds
+        (`PyTraceBack_Here` of its frame object), pop the frame, then release the
         references `release[0:m]` (each may be NULL)."""
         fn = self.module.globals.get(TB_HELPER)
         if fn is not None:
             return fn
-        ty = ir.FunctionType(ir.VoidType(), [OBJ, I64, I64, OBJ, I64, OBJ])
+        ty = ir.FunctionType(ir.VoidType(), [OBJ, I64, I64, OBJ])
         fn = ir.Function(self.module, ty, name=TB_HELPER)
         fn.linkage = "internal"
         fn.attributes.add("noinline")
         fn.attributes.add("cold")
-        func, offset, n, locs, m, rels = fn.args
+        frame, offset, m, rels = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
-        saved, self.b = self.b, b
+        saved = self.b, self.frame, self.tstate
+        self.b, self.frame = b, frame
         try:
-            tstate = self.call("PyThreadState_Get")
-            code = support.load_field(b, func, abi.Function.func_code)
-            glob = support.load_field(b, func, abi.Function.func_globals)
-            # PyFrame_New must run with no exception set (it tests PyErr_Occurred).
-            exc = self.call("PyErr_GetRaisedException")
-            frame = self.call("PyFrame_New", tstate, code, glob, NULL)
-            made = fn.append_basic_block("made")
-            failed = fn.append_basic_block("failed")
-            release = fn.append_basic_block("release")
-            b.cbranch(b.icmp_unsigned("==", frame, NULL), failed, made)
-            b.position_at_end(failed)
-            self.call("PyErr_Clear")
-            self.call("PyErr_SetRaisedException", exc)
-            b.branch(release)
-            b.position_at_end(made)
-            self.call("PyErr_SetRaisedException", exc)
-            iframe = support.load_field(b, frame, abi.FrameObject.f_frame)
+            self.tstate = self.call("_PyThreadState_UncheckedGet")
+            code = support.load_field(b, frame, abi.InterpreterFrame.f_code)
             instr = support.field_address(b, code, abi.Code.co_code_adaptive)
             instr = b.gep(instr, [offset], source_etype=ir.IntType(8))
-            b.store(instr, support.field_address(b, iframe, abi.InterpreterFrame.prev_instr))
-            slots = support.field_address(b, iframe, abi.InterpreterFrame.localsplus)
-
-            def copy(val, i):
-                with b.if_then(b.icmp_unsigned("!=", val, NULL)):
-                    support.incref(b, val)
-                b.store(val, b.gep(slots, [i], source_etype=OBJ))
-
-            self._loop(fn, n, locs, copy)
-            self.call("PyTraceBack_Here", frame)
-            support.decref(b, frame)
-            b.branch(release)
-            b.position_at_end(release)
+            b.store(instr, support.field_address(b, frame, abi.InterpreterFrame.prev_instr))
+            fobj = self.call("PyEval_GetFrame")
+            with b.if_then(b.icmp_unsigned("!=", fobj, NULL), likely=True):
+                self.call("PyTraceBack_Here", fobj)
+            self._pop_frame()
             self._loop(fn, m, rels, lambda val, i: support.xdecref(b, val))
             b.ret_void()
         finally:
-            self.b = saved
+            self.b, self.frame, self.tstate = saved
         return fn
 
     def _loop(self, fn, n, arr, body) -> None:
@@ -497,5 +597,115 @@ class Lowering:
             dead.discard(r)
         else:
             support.incref(self.b, val)
-        self.release(self._ordered(dead, op, None))
+        addr = support.field_address(self.b, self.frame, abi.InterpreterFrame.prev_instr)
+        self.b.store(self.instr_ptr(op.offset), self.b.bitcast(addr, OBJ.as_pointer()))
+        self._pop_frame()
+        self.release(self._ordered(dead, op, None), frame_live=False)
         self._to_exit(val)
+
+
+def first_traceable(code) -> int:
+    """`code->_co_firsttraceable`: the index of the first RESUME instruction."""
+    import dis
+
+    raw, resume = code.co_code, dis.opmap["RESUME"]
+    for i in range(0, len(raw), 2):
+        if raw[i] == resume:
+            return i // 2
+    return len(raw) // 2
+
+
+FRAME_POP = "ember.frame_pop"
+
+
+def frame_pop_helper(module: ir.Module) -> ir.Function:
+    """`frame_pop(frame)`, for an unlinked frame with a frame object or an `f_locals`.
+
+    `_PyFrame_ClearExceptCode` for our frames: if something else still holds the frame
+    object, do what `take_ownership` (Python/frame.c) does: copy the frame into the
+    object, which then owns strong references to the code, function and locals (ours
+    are borrowed), link `f_back` to the previous complete frame's object and GC-track
+    it. Otherwise drop the frame object and `f_locals`."""
+    fn = module.globals.get(FRAME_POP)
+    if fn is not None:
+        return fn
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [OBJ]), name=FRAME_POP)
+    fn.linkage = "internal"
+    fn.attributes.add("noinline")
+    fn.attributes.add("cold")
+    (frame,) = fn.args
+    F, FO = abi.InterpreterFrame, abi.FrameObject
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+
+    def call(name, *args):
+        return b.call(capi.declare(module, name), list(args))
+
+    def addr(base, off, ty=OBJ):
+        return b.bitcast(support.field_address(b, base, off), ty.as_pointer())
+
+    f = support.load_field(b, frame, F.frame_obj)
+    clear = fn.append_basic_block("clear")
+    has = fn.append_basic_block("has_frame_obj")
+    b.cbranch(b.icmp_unsigned("==", f, NULL), clear, has)
+    b.position_at_end(has)
+    b.store(NULL, addr(frame, F.frame_obj))
+    rc = b.load(support.as_ptr(b, f), typ=I64)
+    shared = fn.append_basic_block("take_ownership")
+    alone = fn.append_basic_block("drop_frame_obj")
+    b.cbranch(b.icmp_signed(">", rc, ir.Constant(I64, 1)), shared, alone)
+
+    b.position_at_end(alone)
+    support.decref(b, f)
+    b.branch(clear)
+
+    b.position_at_end(shared)
+    support.incref(b, support.load_field(b, frame, F.f_code))
+    support.incref(b, support.load_field(b, frame, F.f_funcobj))
+    n = support.load_field(b, frame, F.stacktop, I32)
+    n64 = b.sext(n, I64)
+    head = fn.append_basic_block("loop")
+    body = fn.append_basic_block("loop.body")
+    done = fn.append_basic_block("loop.done")
+    pre = b.block
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64)
+    i.add_incoming(ir.Constant(I64, 0), pre)
+    b.cbranch(b.icmp_signed("<", i, n64), body, done)
+    b.position_at_end(body)
+    slots = support.field_address(b, frame, F.localsplus)
+    val = b.load(b.gep(slots, [i], source_etype=OBJ), typ=OBJ)
+    with b.if_then(b.icmp_unsigned("!=", val, NULL)):
+        support.incref(b, val)
+    i.add_incoming(b.add(i, ir.Constant(I64, 1)), b.block)
+    b.branch(head)
+    b.position_at_end(done)
+    size = b.add(ir.Constant(I64, F.localsplus), b.mul(n64, ir.Constant(I64, 8)))
+    data = support.field_address(b, f, FO._f_frame_data)
+    memcpy = module.globals.get("llvm.memcpy.p0.p0.i64")
+    if memcpy is None:
+        memcpy = ir.Function(
+            module, ir.FunctionType(ir.VoidType(), [OBJ, OBJ, I64, I1]),
+            name="llvm.memcpy.p0.p0.i64")
+    b.call(memcpy, [data, frame, size, ir.Constant(I1, 0)])
+    b.store(data, addr(f, FO.f_frame))
+    b.store(ir.Constant(ir.IntType(8), abi.FRAME_OWNED_BY_FRAME_OBJECT),
+            addr(data, F.owner, ir.IntType(8)))
+    b.store(NULL, addr(data, F.previous))
+    # Our frame is unlinked: the thread's current frame is the previous one.
+    back = call("PyEval_GetFrame")
+    with b.if_then(b.icmp_unsigned("!=", back, NULL), likely=True):
+        support.incref(b, back)
+        b.store(back, addr(f, FO.f_back))
+    tracked = call("PyObject_GC_IsTracked", f)
+    with b.if_then(b.icmp_signed("==", tracked, ir.Constant(tracked.type, 0))):
+        call("PyObject_GC_Track", f)
+    support.decref(b, f)
+    b.ret_void()
+
+    b.position_at_end(clear)
+    locs = support.load_field(b, frame, F.f_locals)
+    b.store(NULL, addr(frame, F.f_locals))
+    support.xdecref(b, locs)
+    b.ret_void()
+    return fn
