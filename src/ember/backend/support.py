@@ -190,6 +190,8 @@ def _build_breaker_module(engine: Engine) -> ir.Module:
 
 # PyTracebackObject.tb_next: right after the object header (Include/cpython/traceback.h).
 _TB_NEXT = abi.Object.SIZE
+#: PyTracebackObject.tb_frame, after tb_next.
+TB_FRAME = _TB_NEXT + abi.POINTER_SIZE
 
 
 @cache

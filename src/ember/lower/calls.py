@@ -50,8 +50,89 @@ def lower_call(cx, op):
         argv = b.select(is_meth, b.gep(arr, [cx.i64(1)], source_etype=OBJ),
                         b.gep(arr, [cx.i64(2)], source_etype=OBJ))
         nargsf = b.select(is_meth, cx.i64((npos + 1) | flag), cx.i64(npos | flag))
+    py_target = _python_function_target(cx, target, op.method.type <= T.Null)
+    # ceval.c inlines a call to a Python function: the caller's prev_instr then points
+    # at the CALL's last cache entry (DISPATCH_INLINED after SKIP_OVER), which is what
+    # f_lasti shows while the callee runs. Other callables see the CALL itself.
+    last_cache = cx.instr_ptr(op.offset + 2 * CALL_CACHE_ENTRIES)
+    cx.set_prev_instr(b.select(py_target, last_cache, cx.instr_ptr(op.offset)))
     res = cx.call("PyObject_Vectorcall", target, argv, nargsf, kwnames)
+    failed = b.icmp_unsigned("==", res, NULL)
+    with b.if_then(b.and_(failed, py_target), likely=False):
+        # The frame was never pushed (argument binding failed): CPython's error path
+        # runs at the CALL itself. Raised inside the callee, its traceback entry is the
+        # newest one.
+        code = support.load_field(b, _function_of(cx, target), abi.Function.func_code)
+        inside = b.call(_raised_in_helper(cx), [code])
+        cx.set_prev_instr(b.select(b.icmp_unsigned("!=", inside, cx.i32(0)),
+                                   last_cache, cx.instr_ptr(op.offset)))
     return cx.check_null(res)
+
+
+CALL_CACHE_ENTRIES = 3  # INLINE_CACHE_ENTRIES_CALL in 3.12
+
+
+def _function_of(cx, target):
+    """The PyFunction a Python-function target runs: itself, or a bound method's im_func."""
+    b = cx.b
+    is_method = b.icmp_unsigned("==", cx.type_of(target), cx.obj_static("PyMethod_Type"))
+    im_func = b.select(is_method, support.field_address(b, target, abi.Method.im_func),
+                       support.field_address(b, target, 0))
+    inner = b.load(im_func, typ=OBJ)
+    return b.select(is_method, inner, target)
+
+
+def _python_function_target(cx, target, maybe_bound: bool):
+    """i1: ceval.c would inline this call (a function, or a bound method of one)."""
+    b = cx.b
+    fn_type = cx.obj_static("PyFunction_Type")
+    ty = cx.type_of(target)
+    is_fn = b.icmp_unsigned("==", ty, fn_type)
+    if not maybe_bound:
+        return is_fn
+    is_method = b.icmp_unsigned("==", ty, cx.obj_static("PyMethod_Type"))
+    result = b.alloca(support.I1)
+    b.store(is_fn, result)
+    with b.if_then(is_method):
+        inner = support.load_field(b, target, abi.Method.im_func)
+        b.store(b.icmp_unsigned("==", cx.type_of(inner), fn_type), result)
+    return b.load(result)
+
+
+RAISED_IN = "ember.raised_in"
+
+
+def _raised_in_helper(cx):
+    """`raised_in(code)`: 1 if the newest traceback entry of the raised exception is a
+    frame of `code` (the exception left a frame of it), else 0."""
+    module = cx.module
+    fn = module.globals.get(RAISED_IN)
+    if fn is not None:
+        return fn
+    from llvmlite import ir
+
+    fn = ir.Function(module, ir.FunctionType(support.I32, [OBJ]), name=RAISED_IN)
+    fn.linkage = "internal"
+    fn.attributes.add("noinline")
+    fn.attributes.add("cold")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    saved, cx.b = cx.b, b
+    try:
+        exc = cx.call("PyErr_GetRaisedException")
+        tb = cx.call("PyException_GetTraceback", exc)
+        cx.call("PyErr_SetRaisedException", exc)
+        none = b.icmp_unsigned("==", tb, NULL)
+        with b.if_then(none):
+            b.ret(cx.i32(0))
+        frame = support.load_field(b, tb, support.TB_FRAME)
+        iframe = support.load_field(b, frame, abi.FrameObject.f_frame)
+        code = support.load_field(b, iframe, abi.InterpreterFrame.f_code)
+        same = b.icmp_unsigned("==", code, fn.args[0])
+        support.decref(b, tb)
+        b.ret(b.zext(same, support.I32))
+    finally:
+        cx.b = saved
+    return fn
 
 
 @lowers(ops.CallFunctionEx)

@@ -173,6 +173,7 @@ class Lowering:
         for blk in func.blocks:
             b.position_at_end(self.blocks[blk])
             self._slot_cache = {}
+            self._release_unused_params(blk)
             for op in blk.ops:
                 self._lower_op(op)
             self.op = blk.terminator
@@ -184,6 +185,16 @@ class Lowering:
         self._leave_recursion()
         b.ret(phi)
         return self.fn
+
+    def _release_unused_params(self, blk) -> None:
+        """Owned block params that nothing in the block uses (not even a frame state)
+        die on arrival: the edge passed a reference, so release it here."""
+        own = self.own
+        first = blk.ops[0] if blk.ops else blk.terminator
+        live = own.before[first]
+        dead = [p for p in blk.params
+                if own.kind.get(p) == OWNED and own.root_of(p) is p and p not in live]
+        self.release(dead)
 
     def _entry_kinds(self) -> dict:
         func = self.func
@@ -240,11 +251,12 @@ class Lowering:
     # chain, so callees that look at their caller (sys._getframe, warnings' stacklevel,
     # logging, inspect, traceback, super()) see this function as CPython would show it.
     # Its specials are borrowed (the code is kept alive by the compiled code, the function
-    # by our caller); `localsplus` holds *borrowed* copies of the fast locals, written
-    # before each op that may raise or call out ("sync"), and a slot is cleared before
-    # the value in it is released, so it never dangles. On exit, a frame object that
-    # outlives the call takes ownership (`take_ownership` of Python/frame.c): it gets
-    # strong references to everything and its own copy of the frame.
+    # by our caller). `localsplus` owns its references, as in CPython: before each op
+    # that may raise or call out ("sync") the slots whose value changed get the new
+    # value (incref) and drop the old one (decref, after the store, as STORE_FAST does);
+    # so a local lives until it is rebound or the call ends, as in CPython. On exit the
+    # slots are cleared (`_PyFrame_ClearExceptCode`), unless a frame object outlives the
+    # call: then it takes the frame over (`take_ownership` of Python/frame.c).
 
     def _frame_size(self) -> int:
         return abi.InterpreterFrame.localsplus + 8 * max(self.func.nlocalsplus, 1)
@@ -254,7 +266,6 @@ class Lowering:
         n = self.func.nlocalsplus
         if n != code.co_nlocals or code.co_cellvars or code.co_freevars:
             raise NotLowered("cells", "tier 1: cell and free variables have no frame layout")
-        self.slots_of = self._slots_of()
         frame = b.alloca(ir.IntType(8), size=self._frame_size(), name="frame")
         frame.align = 16
         self.frame = frame
@@ -278,6 +289,7 @@ class Lowering:
             if i < self.func.argcount:
                 addr = b.gep(args, [self.i64(i)], source_etype=OBJ)
                 val = b.load(addr, typ=OBJ)
+                support.incref(b, val)
             else:
                 val = NULL
             b.store(val, self.slot(i))
@@ -290,22 +302,13 @@ class Lowering:
         """`_PyCode_CODE(code) + offset/2`: what `prev_instr` holds at that instruction."""
         return ir.Constant(I64, id(self.code) + abi.Code.co_code_adaptive + offset).inttoptr(OBJ)
 
+    def set_prev_instr(self, ptr: ir.Value) -> None:
+        addr = support.field_address(self.b, self.frame, abi.InterpreterFrame.prev_instr)
+        self.b.store(ptr, self.b.bitcast(addr, OBJ.as_pointer()))
+
     def slot(self, i: int) -> ir.Value:
         off = abi.InterpreterFrame.localsplus + 8 * i
         return self.b.bitcast(support.field_address(self.b, self.frame, off), OBJ.as_pointer())
-
-    def _slots_of(self) -> dict:
-        """root -> the localsplus slots it may occupy (from every frame state)."""
-        out: dict = {}
-        own = self.own
-        for op in self.func.all_ops():
-            fs = op.frame_state
-            if fs is None:
-                continue
-            for i, v in enumerate(fs.locals):
-                if not v.type <= T.Null:
-                    out.setdefault(own.root_of(v), set()).add(i)
-        return out
 
     def _sync_frame(self, op) -> None:
         """Before an op that may raise or call out: prev_instr and the fast locals."""
@@ -313,43 +316,55 @@ class Lowering:
         if fs is None:
             return
         b = self.b
-        addr = support.field_address(b, self.frame, abi.InterpreterFrame.prev_instr)
-        b.store(self.instr_ptr(op.offset), b.bitcast(addr, OBJ.as_pointer()))
+        self.set_prev_instr(self.instr_ptr(op.offset))
         cache = self._slot_cache
+        changed = []
         for i, v in enumerate(fs.locals):
             if i in cache and cache[i] is v:
                 continue
-            b.store(NULL if v.type <= T.Null else self.values[v], self.slot(i))
-            cache[i] = v
-
-    def _clear_slots(self, root) -> None:
-        """Before `root` is released: no slot may keep pointing at it."""
-        b = self.b
-        for i in sorted(self.slots_of.get(root, ())):
-            cached = self._slot_cache.get(i)
-            if cached is not None and self.own.root_of(cached) is not root:
-                continue
+            new = NULL if v.type <= T.Null else self.values[v]
             slot = self.slot(i)
-            if cached is not None:
-                b.store(NULL, slot)
+            if i in cache:
+                old = NULL if cache[i].type <= T.Null else self.values[cache[i]]
+                old_maybe_null = not cache[i].type <= T.Object
             else:
-                held = b.icmp_unsigned("==", b.load(slot, typ=OBJ), self.values[root])
-                with b.if_then(held):
-                    b.store(NULL, slot)
-            self._slot_cache.pop(i, None)
+                old = b.load(slot, typ=OBJ)
+                old_maybe_null = True
+            if not v.type <= T.Null:
+                if v.type <= T.Object:
+                    support.incref(b, new)
+                else:
+                    with b.if_then(b.icmp_unsigned("!=", new, NULL)):
+                        support.incref(b, new)
+            b.store(new, slot)
+            cache[i] = v
+            changed.append((old, old_maybe_null))
+        # STORE_FAST stores, then drops the old value.
+        for old, maybe_null in changed:
+            if old is NULL:
+                continue
+            (support.xdecref if maybe_null else support.decref)(b, old)
 
-    def _pop_frame(self) -> None:
-        """Unlink the frame; hand it to a frame object that outlives the call, if any."""
-        b, F = self.b, abi.InterpreterFrame
+    def _unlink(self) -> None:
+        b = self.b
         cframe = support.load_field(b, self.tstate, abi.ThreadState.cframe)
         cur = support.field_address(b, cframe, abi.CFrame.current_frame)
-        b.store(support.load_field(b, self.frame, F.previous), cur)
+        b.store(support.load_field(b, self.frame, abi.InterpreterFrame.previous), cur)
+
+    def _pop_frame(self) -> None:
+        """Unlink the frame, then clear it (or hand it to a frame object that outlives
+        the call): what `_PyEvalFrameClearAndPop` does once RETURN_VALUE has unlinked."""
+        b, F = self.b, abi.InterpreterFrame
+        self._unlink()
         fobj = support.load_field(b, self.frame, F.frame_obj, I64)
         locs = support.load_field(b, self.frame, F.f_locals, I64)
-        with b.if_then(b.icmp_unsigned("!=", b.or_(fobj, locs), self.i64(0)), likely=False):
-            b.call(frame_pop_helper(self.module), [self.frame])
-
-    # --- recursion depth ----------------------------------------------------------------
+        slow = b.icmp_unsigned("!=", b.or_(fobj, locs), self.i64(0))
+        with b.if_else(slow, likely=False) as (then, otherwise):
+            with then:
+                b.call(frame_pop_helper(self.module), [self.frame])
+            with otherwise:
+                for i in range(self.func.nlocalsplus):
+                    support.xdecref(b, b.load(self.slot(i), typ=OBJ))
 
     def _enter_recursion(self) -> None:
         b = self.b
@@ -437,11 +452,7 @@ class Lowering:
         rest = sorted(roots - seen, key=lambda v: getattr(v, "offset", 0))
         return out + rest
 
-    def release(self, roots, frame_live: bool = True) -> None:
-        roots = list(roots)
-        if frame_live:
-            for v in roots:
-                self._clear_slots(v)
+    def release(self, roots) -> None:
         for v in roots:
             if v.type <= T.Object:
                 support.decref(self.b, self.values[v])
@@ -524,15 +535,16 @@ class Lowering:
         self.b, self.frame = b, frame
         try:
             self.tstate = self.call("_PyThreadState_UncheckedGet")
-            code = support.load_field(b, frame, abi.InterpreterFrame.f_code)
-            instr = support.field_address(b, code, abi.Code.co_code_adaptive)
-            instr = b.gep(instr, [offset], source_etype=ir.IntType(8))
-            b.store(instr, support.field_address(b, frame, abi.InterpreterFrame.prev_instr))
+            # prev_instr is already the raising op's (synced before it; a call may have
+            # moved it to its last cache entry, as ceval.c does for Python callees).
             fobj = self.call("PyEval_GetFrame")
             with b.if_then(b.icmp_unsigned("!=", fobj, NULL), likely=True):
                 self.call("PyTraceBack_Here", fobj)
-            self._pop_frame()
+            # The value stack goes first, then the frame with the locals (ceval.c's
+            # exception_unwind, then exit_unwind).
             self._loop(fn, m, rels, lambda val, i: support.xdecref(b, val))
+            self._unlink()
+            b.call(frame_pop_helper(self.module), [frame])
             b.ret_void()
         finally:
             self.b, self.frame, self.tstate = saved
@@ -599,8 +611,8 @@ class Lowering:
             support.incref(self.b, val)
         addr = support.field_address(self.b, self.frame, abi.InterpreterFrame.prev_instr)
         self.b.store(self.instr_ptr(op.offset), self.b.bitcast(addr, OBJ.as_pointer()))
+        self.release(self._ordered(dead, op, None))
         self._pop_frame()
-        self.release(self._ordered(dead, op, None), frame_live=False)
         self._to_exit(val)
 
 
@@ -619,13 +631,13 @@ FRAME_POP = "ember.frame_pop"
 
 
 def frame_pop_helper(module: ir.Module) -> ir.Function:
-    """`frame_pop(frame)`, for an unlinked frame with a frame object or an `f_locals`.
+    """`frame_pop(frame)`: `_PyFrame_ClearExceptCode` for an unlinked frame of ours.
 
-    `_PyFrame_ClearExceptCode` for our frames: if something else still holds the frame
-    object, do what `take_ownership` (Python/frame.c) does: copy the frame into the
-    object, which then owns strong references to the code, function and locals (ours
-    are borrowed), link `f_back` to the previous complete frame's object and GC-track
-    it. Otherwise drop the frame object and `f_locals`."""
+    If something else still holds its frame object, do what `take_ownership`
+    (Python/frame.c) does: copy the frame into the object, which takes over the locals
+    and f_locals and gets its own references to the code and function (ours are
+    borrowed), link `f_back` to the previous complete frame's object and GC-track it.
+    Otherwise drop the frame object, the locals and `f_locals`."""
     fn = module.globals.get(FRAME_POP)
     if fn is not None:
         return fn
@@ -659,27 +671,11 @@ def frame_pop_helper(module: ir.Module) -> ir.Function:
     b.branch(clear)
 
     b.position_at_end(shared)
+    # The locals and f_locals move with the frame; the code and function, borrowed
+    # by our frame, become the frame object's own references.
     support.incref(b, support.load_field(b, frame, F.f_code))
     support.incref(b, support.load_field(b, frame, F.f_funcobj))
-    n = support.load_field(b, frame, F.stacktop, I32)
-    n64 = b.sext(n, I64)
-    head = fn.append_basic_block("loop")
-    body = fn.append_basic_block("loop.body")
-    done = fn.append_basic_block("loop.done")
-    pre = b.block
-    b.branch(head)
-    b.position_at_end(head)
-    i = b.phi(I64)
-    i.add_incoming(ir.Constant(I64, 0), pre)
-    b.cbranch(b.icmp_signed("<", i, n64), body, done)
-    b.position_at_end(body)
-    slots = support.field_address(b, frame, F.localsplus)
-    val = b.load(b.gep(slots, [i], source_etype=OBJ), typ=OBJ)
-    with b.if_then(b.icmp_unsigned("!=", val, NULL)):
-        support.incref(b, val)
-    i.add_incoming(b.add(i, ir.Constant(I64, 1)), b.block)
-    b.branch(head)
-    b.position_at_end(done)
+    n64 = b.sext(support.load_field(b, frame, F.stacktop, I32), I64)
     size = b.add(ir.Constant(I64, F.localsplus), b.mul(n64, ir.Constant(I64, 8)))
     data = support.field_address(b, f, FO._f_frame_data)
     memcpy = module.globals.get("llvm.memcpy.p0.p0.i64")
@@ -704,6 +700,22 @@ def frame_pop_helper(module: ir.Module) -> ir.Function:
     b.ret_void()
 
     b.position_at_end(clear)
+    n64 = b.sext(support.load_field(b, frame, F.stacktop, I32), I64)
+    head = fn.append_basic_block("loop")
+    body = fn.append_basic_block("loop.body")
+    done = fn.append_basic_block("loop.done")
+    pre = b.block
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.phi(I64)
+    i.add_incoming(ir.Constant(I64, 0), pre)
+    b.cbranch(b.icmp_signed("<", i, n64), body, done)
+    b.position_at_end(body)
+    slots = support.field_address(b, frame, F.localsplus)
+    support.xdecref(b, b.load(b.gep(slots, [i], source_etype=OBJ), typ=OBJ))
+    i.add_incoming(b.add(i, ir.Constant(I64, 1)), b.block)
+    b.branch(head)
+    b.position_at_end(done)
     locs = support.load_field(b, frame, F.f_locals)
     b.store(NULL, addr(frame, F.f_locals))
     support.xdecref(b, locs)
