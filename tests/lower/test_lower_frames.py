@@ -141,6 +141,28 @@ def test_frame_kept_after_return():
     assert got[4] == "test_frame_kept_after_return"
 
 
+def keeper_tail(a):
+    fr = grab()
+    n = 7  # noqa: F841 (seen through the kept frame)
+    b = a  # noqa: F841
+    del a
+    return fr
+
+
+def keeper_tail_const(a):
+    fr = grab()
+    x = fr
+    y = "tail"  # noqa: F841
+    return x
+
+
+def test_frame_kept_after_return_sees_stores_after_the_last_call():
+    for func in (keeper_tail, keeper_tail_const):
+        got, want = jit(func)(3), twin(func)(3)
+        assert (got.f_lineno, got.f_lasti, sorted(got.f_locals)) == (
+            want.f_lineno, want.f_lasti, sorted(want.f_locals))
+
+
 def raiser(x):
     return x / 0
 
@@ -254,3 +276,34 @@ def test_profiler_sees_calls_from_compiled_caller():
 
     compiled, interpreted = jit(profiled), twin(profiled)
     assert run(compiled) == run(interpreted) == ["profiled"]
+
+
+def compiled_raiser(x):
+    return 1 / x
+
+
+def interpreted_caller(x):
+    return compiled_raiser(x)
+
+
+def test_interpreted_caller_lasti_as_if_inlined():
+    """CPython inlines an interpreted CALL of a Python function: the caller's tb_lasti is
+    the CALL's last cache entry, also when the callee is compiled; an argument error
+    (no frame ran) stays at the CALL."""
+    def lasti(f, *args):
+        try:
+            f(*args)
+        except (ZeroDivisionError, TypeError) as e:
+            return e.__traceback__.tb_next.tb_lasti
+
+    call = next(i for i in dis.get_instructions(interpreted_caller) if i.opname == "CALL")
+    want = lasti(interpreted_caller, 0)
+    assert want == call.offset + 6
+    jit(compiled_raiser)
+    assert lasti(interpreted_caller, 0) == want
+    call = next(i for i in dis.get_instructions(arity_caller) if i.opname == "CALL")
+    assert lasti(arity_caller) == call.offset
+
+
+def arity_caller():
+    return compiled_raiser(1, 2)

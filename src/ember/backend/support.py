@@ -193,6 +193,86 @@ _TB_NEXT = abi.Object.SIZE
 #: PyTracebackObject.tb_frame, after tb_next.
 TB_FRAME = _TB_NEXT + abi.POINTER_SIZE
 
+RAISED_IN = "ember.raised_in"
+
+
+def raised_in(builder: ir.IRBuilder, code: ir.Value) -> ir.Value:
+    """i1: the newest traceback entry of the raised exception is a frame of `code`, i.e.
+    the exception left a frame of it (rather than failing before one ran)."""
+    module = builder.module
+    fn = module.globals.get(RAISED_IN)
+    if fn is None:
+        fn = ir.Function(module, ir.FunctionType(I32, [OBJ]), name=RAISED_IN)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("cold")
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        exc = b.call(capi.declare(module, "PyErr_GetRaisedException"), [])
+        tb = b.call(capi.declare(module, "PyException_GetTraceback"), [exc])
+        b.call(capi.declare(module, "PyErr_SetRaisedException"), [exc])
+        with b.if_then(b.icmp_unsigned("==", tb, NULL)):
+            b.ret(ir.Constant(I32, 0))
+        frame = _field(b, tb, TB_FRAME, OBJ)
+        iframe = _field(b, frame, abi.FrameObject.f_frame, OBJ)
+        same = b.icmp_unsigned("==", _field(b, iframe, abi.InterpreterFrame.f_code, OBJ),
+                               fn.args[0])
+        decref(b, tb)
+        b.ret(b.zext(same, I32))
+    res = builder.call(fn, [code])
+    return builder.icmp_unsigned("!=", res, ir.Constant(I32, 0))
+
+
+def _call_opcodes() -> frozenset[int]:
+    import dis
+    import opcode
+
+    names = ["CALL", "INSTRUMENTED_CALL", *opcode._specializations["CALL"]]
+    return frozenset(dis._all_opmap[n] for n in names)
+
+
+CALL_OPCODES = _call_opcodes()
+CALL_CACHE_BYTES = 6  # INLINE_CACHE_ENTRIES_CALL code units
+
+
+def bump_interpreted_caller(builder: ir.IRBuilder, args: ir.Value):
+    """Where an interpreted frame's CALL calls us with its value stack as `args`, move its
+    prev_instr to the CALL's last cache entry, as ceval.c's inlined call of a Python
+    function does (DISPATCH_INLINED after SKIP_OVER), so that f_lasti and tb_lasti of
+    the caller are CPython's. Returns (frame or NULL, its old prev_instr), to undo it
+    when the call fails before a frame ran (argument errors; CPython's prev_instr then
+    stays at the CALL)."""
+    b = builder
+    F = abi.InterpreterFrame
+    got_frame = b.alloca(OBJ, name="bumped")
+    got_instr = b.alloca(OBJ, name="bumped_instr")
+    b.store(NULL, got_frame)
+    b.store(NULL, got_instr)
+    tstate = b.call(capi.declare(b.module, "_PyThreadState_UncheckedGet"), [])
+    cframe = _field(b, tstate, abi.ThreadState.cframe, OBJ)
+    cur = _field(b, cframe, abi.CFrame.current_frame, OBJ)
+    with b.if_then(b.icmp_unsigned("!=", cur, NULL)):
+        owner = _field(b, cur, F.owner, I8)
+        with b.if_then(b.icmp_unsigned("==", owner, ir.Constant(I8, abi.FRAME_OWNED_BY_THREAD))):
+            code = _field(b, cur, F.f_code, OBJ)
+            nlp = _field(b, code, abi.Code.co_nlocalsplus, I32)
+            ss = _field(b, code, abi.Code.co_stacksize, I32)
+            lo = b.add(b.ptrtoint(cur, I64), ir.Constant(I64, F.localsplus))
+            hi = b.add(lo, b.mul(b.sext(b.add(nlp, ss), I64), ir.Constant(I64, 8)))
+            a = b.ptrtoint(args, I64)
+            inside = b.and_(b.icmp_unsigned(">=", a, lo), b.icmp_unsigned("<", a, hi))
+            with b.if_then(inside):
+                instr = _field(b, cur, F.prev_instr, OBJ)
+                op = b.load(instr, typ=I8)
+                is_call = ir.Constant(I1, 0)
+                for k in sorted(CALL_OPCODES):
+                    is_call = b.or_(is_call, b.icmp_unsigned("==", op, ir.Constant(I8, k)))
+                with b.if_then(is_call):
+                    moved = b.gep(instr, [ir.Constant(I64, CALL_CACHE_BYTES)], source_etype=I8)
+                    b.store(moved, field_address(b, cur, F.prev_instr))
+                    b.store(cur, got_frame)
+                    b.store(instr, got_instr)
+    return got_frame, got_instr
+
 
 @cache
 def install_support(engine: Engine | None = None) -> None:
@@ -240,6 +320,7 @@ def build_entry(
         gv.initializer = ir.Constant(I64, 0)
         counters[path] = gv
     b = ir.IRBuilder(fn.append_basic_block("entry"))
+    bumped, old_instr = bump_interpreted_caller(b, args)
     fallback_bb = fn.append_basic_block("interpreted")
     native_bb = fn.append_basic_block("native")
 
@@ -259,7 +340,13 @@ def build_entry(
     b.position_at_end(fallback_bb)
     _count(b, counters["interpreted"])
     vectorcall = capi.declare(module, "_PyFunction_Vectorcall")
-    res = b.call(vectorcall, [func, args, nargsf, kwnames], tail=True)
+    res = b.call(vectorcall, [func, args, nargsf, kwnames])
+    frame = b.load(bumped)
+    failed = b.and_(b.icmp_unsigned("==", res, NULL), b.icmp_unsigned("!=", frame, NULL))
+    with b.if_then(failed, likely=False):
+        code = _field(b, func, abi.Function.func_code, OBJ)
+        with b.if_then(b.not_(raised_in(b, code))):
+            b.store(b.load(old_instr), field_address(b, frame, abi.InterpreterFrame.prev_instr))
     b.ret(res)
 
     b.position_at_end(native_bb)

@@ -15,7 +15,7 @@ from ember import abi
 from ember.backend import support
 from ember.ir import ops
 from ember.ir import types as T
-from ember.lower.registry import NotLowered, lowers
+from ember.lower.registry import lowers
 
 NULL = support.NULL
 OBJ = support.OBJ
@@ -63,13 +63,12 @@ def lower_call(cx, op):
         # runs at the CALL itself. Raised inside the callee, its traceback entry is the
         # newest one.
         code = support.load_field(b, _function_of(cx, target), abi.Function.func_code)
-        inside = b.call(_raised_in_helper(cx), [code])
-        cx.set_prev_instr(b.select(b.icmp_unsigned("!=", inside, cx.i32(0)),
-                                   last_cache, cx.instr_ptr(op.offset)))
+        inside = support.raised_in(b, code)
+        cx.set_prev_instr(b.select(inside, last_cache, cx.instr_ptr(op.offset)))
     return cx.check_null(res)
 
 
-CALL_CACHE_ENTRIES = 3  # INLINE_CACHE_ENTRIES_CALL in 3.12
+CALL_CACHE_ENTRIES = support.CALL_CACHE_BYTES // 2  # INLINE_CACHE_ENTRIES_CALL
 
 
 def _function_of(cx, target):
@@ -97,52 +96,3 @@ def _python_function_target(cx, target, maybe_bound: bool):
         inner = support.load_field(b, target, abi.Method.im_func)
         b.store(b.icmp_unsigned("==", cx.type_of(inner), fn_type), result)
     return b.load(result)
-
-
-RAISED_IN = "ember.raised_in"
-
-
-def _raised_in_helper(cx):
-    """`raised_in(code)`: 1 if the newest traceback entry of the raised exception is a
-    frame of `code` (the exception left a frame of it), else 0."""
-    module = cx.module
-    fn = module.globals.get(RAISED_IN)
-    if fn is not None:
-        return fn
-    from llvmlite import ir
-
-    fn = ir.Function(module, ir.FunctionType(support.I32, [OBJ]), name=RAISED_IN)
-    fn.linkage = "internal"
-    fn.attributes.add("noinline")
-    fn.attributes.add("cold")
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    saved, cx.b = cx.b, b
-    try:
-        exc = cx.call("PyErr_GetRaisedException")
-        tb = cx.call("PyException_GetTraceback", exc)
-        cx.call("PyErr_SetRaisedException", exc)
-        none = b.icmp_unsigned("==", tb, NULL)
-        with b.if_then(none):
-            b.ret(cx.i32(0))
-        frame = support.load_field(b, tb, support.TB_FRAME)
-        iframe = support.load_field(b, frame, abi.FrameObject.f_frame)
-        code = support.load_field(b, iframe, abi.InterpreterFrame.f_code)
-        same = b.icmp_unsigned("==", code, fn.args[0])
-        support.decref(b, tb)
-        b.ret(b.zext(same, support.I32))
-    finally:
-        cx.b = saved
-    return fn
-
-
-@lowers(ops.CallFunctionEx)
-def lower_call_function_ex(cx, op):
-    if not op.callargs.type <= T.Tuple:
-        raise NotLowered("call_function_ex", "tier 1: f(*args) with a non-tuple not lowered")
-    if op.kwargs is not None and not op.kwargs.type <= T.Dict:
-        raise NotLowered("call_function_ex", "tier 1: f(**kw) with a non-dict not lowered")
-    kwargs = cx.v(op.kwargs) if op.kwargs is not None else NULL
-    res = cx.call("PyObject_Call", cx.v(op.func), cx.v(op.callargs), kwargs)
-    return cx.check_null(res)
-
-

@@ -161,6 +161,9 @@ class Lowering:
         self.blocks = {blk: self.fn.append_basic_block(blk.label) for blk in func.blocks}
         self.tstate = self.call("_PyThreadState_UncheckedGet")
         self._slot_cache: dict[int, object] = {}
+        self._tails = {}
+        for blk in func.blocks:
+            self._tails.update(return_tail(func, self.code, blk))
         self._push_frame()
         self._enter_recursion()
         self._bind_entry(entry_kinds)
@@ -173,6 +176,9 @@ class Lowering:
         for blk in func.blocks:
             b.position_at_end(self.blocks[blk])
             self._slot_cache = {}
+            tail = self._tails.get(blk)
+            if tail is not None:
+                self._sync_locals(tail)
             self._release_unused_params(blk)
             for op in blk.ops:
                 self._lower_op(op)
@@ -315,23 +321,35 @@ class Lowering:
         fs = op.frame_state
         if fs is None:
             return
-        b = self.b
         self.set_prev_instr(self.instr_ptr(op.offset))
+        self._sync_locals(fs.locals)
+
+    def _local_value(self, v):
+        """(LLVM value, may it be NULL) of a fast-locals entry: an IR value or a Const."""
+        if isinstance(v, _Const):
+            if v is _UNBOUND:
+                return NULL, False
+            return self.pyobj(v.value), False
+        if v.type <= T.Null:
+            return NULL, False
+        return self.values[v], not v.type <= T.Object
+
+    def _sync_locals(self, locals_) -> None:
+        b = self.b
         cache = self._slot_cache
         changed = []
-        for i, v in enumerate(fs.locals):
+        for i, v in enumerate(locals_):
             if i in cache and cache[i] is v:
                 continue
-            new = NULL if v.type <= T.Null else self.values[v]
+            new, new_maybe_null = self._local_value(v)
             slot = self.slot(i)
             if i in cache:
-                old = NULL if cache[i].type <= T.Null else self.values[cache[i]]
-                old_maybe_null = not cache[i].type <= T.Object
+                old, old_maybe_null = self._local_value(cache[i])
             else:
                 old = b.load(slot, typ=OBJ)
                 old_maybe_null = True
-            if not v.type <= T.Null:
-                if v.type <= T.Object:
+            if new is not NULL:
+                if not new_maybe_null:
                     support.incref(b, new)
                 else:
                     with b.if_then(b.icmp_unsigned("!=", new, NULL)):
@@ -427,6 +445,9 @@ class Lowering:
             if result is None:
                 raise NotLowered("internal", f"tier 1: {op.opname} produced no value")
             self.values[op] = result
+        tail = self._tails.get(op)
+        if tail is not None:
+            self._sync_locals(tail)
         self.release(self.dying(op, op.frame_state))
 
     def dying(self, op, fs) -> list:
@@ -721,3 +742,80 @@ def frame_pop_helper(module: ir.Module) -> ir.Function:
     support.xdecref(b, locs)
     b.ret_void()
     return fn
+
+
+class _Const:
+    """A constant a tail of bytecode stores into a fast local (LOAD_CONST; STORE_FAST)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+_UNBOUND = _Const(None)  # DELETE_FAST
+
+_TAIL_OPS = frozenset({"STORE_FAST", "DELETE_FAST", "LOAD_FAST", "LOAD_CONST", "POP_TOP", "NOP",
+                       "EXTENDED_ARG", "RETURN_VALUE", "RETURN_CONST"})
+
+
+def return_tail(func, code, blk) -> dict:
+    """{op or block: the fast locals at the block's RETURN} when the bytecode between the
+    block's last op with a frame state (or its start) and the return stores locals.
+
+    A frame object that outlives the call shows the locals as they are at RETURN, but
+    only ops that may raise carry a frame state. The tail after the last one holds no
+    raising instruction, so a few stack moves rebuild it; the result is synced right
+    after that op (or at block entry), while every value in it is still alive."""
+    import dis
+
+    term = blk.terminator
+    if not isinstance(term, ops.Return):
+        return {}
+    n = func.nlocalsplus
+    last = None
+    for op in blk.ops:
+        if op.frame_state is not None:
+            last = op
+    if last is not None:
+        if last.type == T.Multi or last.type == T.Void or not last.type <= T.ObjectOrNull:
+            return {}
+        locals_ = list(last.frame_state.locals)
+        stack = [last]
+        start, key = last.offset, last
+        after = True
+    else:
+        if len(blk.params) < n or blk.offset < 0:
+            return {}
+        locals_ = list(blk.params[:n])
+        stack = list(blk.params[n:])
+        start, key = blk.offset, blk
+        after = False
+    stored = False
+    for ins in dis.get_instructions(code):
+        if ins.offset < start or (after and ins.offset == start):
+            continue
+        if ins.offset > term.offset:
+            break
+        name = ins.opname
+        if name not in _TAIL_OPS:
+            return {}
+        if name == "STORE_FAST":
+            if not stack:
+                return {}
+            locals_[ins.arg] = stack.pop()
+            stored = True
+        elif name == "DELETE_FAST":
+            locals_[ins.arg] = _UNBOUND
+            stored = True
+        elif name == "LOAD_FAST":
+            stack.append(locals_[ins.arg])
+        elif name == "LOAD_CONST":
+            stack.append(_Const(code.co_consts[ins.arg]))
+        elif name == "POP_TOP":
+            if not stack:
+                return {}
+            stack.pop()
+        elif name in ("RETURN_VALUE", "RETURN_CONST"):
+            break
+    return {key: locals_} if stored else {}
