@@ -13,10 +13,13 @@ What the core owns, so that op lowerings stay small:
   passes and releases what dies on it (`liveness.py` says what);
 - after each op, the owned values that die there are released, in a fixed order
   (fast-local slot order, then operand order);
-- each op that may raise gets an error block (made on first use): the frame state's fast
-  locals move into a real frame object made for the code, as CPython's frame would keep
-  them, `PyTraceBack_Here` adds the entry CPython would add (line and carets come from
-  the op's bytecode offset), the other live values are released and the body returns NULL;
+- the body links a real `_PyInterpreterFrame` into the thread's frame chain and keeps its
+  `prev_instr` and fast locals current before each op that may raise or call out (see
+  "the frame" below and README.md);
+- each op that may raise gets an error block (made on first use): `PyTraceBack_Here` of
+  our frame's frame object adds the entry CPython would add (line and carets come from
+  `prev_instr`), the other live values are released, the frame is popped and the body
+  returns NULL;
 - Python recursion depth: the body counts itself in `py_recursion_remaining` (and, since
   it runs on the C stack, `c_recursion_remaining`) exactly as a Python frame does.
 """
