@@ -21,17 +21,18 @@ irstats: $(READY)
 
 ## make bench [BENCH=nbody,float]: pyperf benchmarks, CPython vs Ember (vs PyPy)
 bench: $(READY)
-	$(PY) bench/run.py $(if $(BENCH),--bench $(BENCH))
+	$(PY) bench/run.py $(if $(BENCH),--bench $(BENCH)) $(BENCH_ARGS)
 
 bench-quick: $(READY)
-	$(PY) bench/run.py --quick
+	$(PY) bench/run.py --quick $(BENCH_ARGS)
 
-## make compat: CPython's Lib/test under Ember, module by module
+## make compat [COMPAT_ARGS=--resume]: CPython's Lib/test under Ember, module by module;
+## long: run it in the background (make compat > compat.log 2>&1 &)
 compat: $(READY)
-	$(PY) compat/run.py
+	$(PY) compat/run.py $(COMPAT_ARGS)
 
 compat-quick: $(READY)
-	$(PY) compat/run.py --quick
+	$(PY) compat/run.py --quick $(COMPAT_ARGS)
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache .hypothesis
