@@ -84,9 +84,9 @@ __all__ = ["PASSES", "Refused", "build_ir", "compile", "dump_ir", "optimize"]
 def compile(func, opts: options.Options | None = None):
     """Compile the hot function `func` for the runtime; its one way into the compiler.
 
-    Returns the `ember.backend.support.Entry` to install on `func`, or raises
+    Returns the `ember.backend.entry.Entry` to install on `func`, or raises
     `Refused(reason)`. Tier 1: build the IR, run `PASSES`, lower it (`ember.lower`) to a
-    body behind the standard vectorcall entry (`support.compile_entry`), load it.
+    body behind the standard vectorcall entry (`entry.compile_entry`), load it.
     """
     if not options.tier1_enabled():
         raise Refused("tier1_disabled", "tier 1 disabled")
@@ -94,7 +94,7 @@ def compile(func, opts: options.Options | None = None):
     if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
         raise Refused("namespaces", "tier 1: globals or builtins are not exact dicts")
     ir_func = optimize(build_ir(code))
-    from ember.backend import support
+    from ember.backend import entry as backend_entry
     from ember.backend.engine import get_engine
     from ember.lower import NotLowered, lower_function
 
@@ -106,7 +106,7 @@ def compile(func, opts: options.Options | None = None):
     except NotLowered as exc:
         raise Refused(exc.reason, exc.detail) from None
     dump = dump_kinds() & {"llvm", "asm"}
-    entry, _ms = support.compile_entry(
+    entry, _ms = backend_entry.compile_entry(
         module, body, code.co_argcount, stem=code.co_name, dump=frozenset(dump)
     )
     _KEEP_ALIVE.append(keep)

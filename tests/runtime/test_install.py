@@ -14,6 +14,7 @@ from llvmlite import ir  # noqa: E402
 
 from ember.backend import capi, support  # noqa: E402
 from ember.backend.engine import get_engine  # noqa: E402
+from ember.backend.entry import compile_entry  # noqa: E402
 from ember.runtime import install  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def counts(entry):
 
 @pytest.fixture
 def forwarding():
-    entry, _ = support.compile_entry()
+    entry, _ = compile_entry()
     yield entry
     install.uninstall_all()
 
@@ -39,7 +40,7 @@ def identity_entry():
     arg0 = b.load(body.args[1], typ=capi.OBJ)
     support.incref(b, arg0)
     b.ret(arg0)
-    entry, _ = support.compile_entry(module, body_name, argcount=1)
+    entry, _ = compile_entry(module, body_name, argcount=1)
     return entry
 
 

@@ -243,11 +243,11 @@ def test_compiler_errors_never_reach_the_program(runtime_with):
 
 def test_forwarding_entry_installed_by_the_driver(runtime_with):
     pytest.importorskip("llvmlite")
-    from ember.backend import support
+    from ember.backend import entry as backend_entry
     from ember.runtime import install
 
     def compiler(func, opts):
-        return support.compile_entry()[0]
+        return backend_entry.compile_entry()[0]
 
     rt = runtime_with(2, compiler)
 
@@ -277,9 +277,9 @@ def test_start_up_imports_neither_llvmlite_nor_ctypes():
 
 def test_dump_llvm_and_asm(capfd):
     pytest.importorskip("llvmlite")
-    from ember.backend import support
+    from ember.backend import entry as backend_entry
 
-    support.compile_entry(dump=frozenset({"llvm", "asm"}))
+    backend_entry.compile_entry(dump=frozenset({"llvm", "asm"}))
     err = capfd.readouterr().err
     assert ";; ember llvm: ember." in err and ";; ember asm: ember." in err
     assert "_PyFunction_Vectorcall" in err

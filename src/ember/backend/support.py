@@ -1,5 +1,4 @@
-"""Code every compiled function shares: refcounting, "step aside" checks, the eval breaker,
-and the vectorcall entry that is installed on a function object.
+"""Code every compiled function shares: refcounting, "step aside" checks, the eval breaker.
 
 Emitters (`incref`, `decref`, `tools_active`, `eval_breaker_set`, `call_eval_breaker`)
 write inline LLVM IR with an llvmlite builder; they are what the tier-1 lowering uses for
@@ -22,7 +21,6 @@ these jobs, so that the 3.12 rules live here once:
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from functools import cache
 
 from llvmlite import ir
@@ -222,58 +220,6 @@ def raised_in(builder: ir.IRBuilder, code: ir.Value) -> ir.Value:
     return builder.icmp_unsigned("!=", res, ir.Constant(I32, 0))
 
 
-def _call_opcodes() -> frozenset[int]:
-    import dis
-    import opcode
-
-    names = ["CALL", "INSTRUMENTED_CALL", *opcode._specializations["CALL"]]
-    return frozenset(dis._all_opmap[n] for n in names)
-
-
-CALL_OPCODES = _call_opcodes()
-CALL_CACHE_BYTES = 6  # INLINE_CACHE_ENTRIES_CALL code units
-
-
-def bump_interpreted_caller(builder: ir.IRBuilder, args: ir.Value):
-    """Where an interpreted frame's CALL calls us with its value stack as `args`, move its
-    prev_instr to the CALL's last cache entry, as ceval.c's inlined call of a Python
-    function does (DISPATCH_INLINED after SKIP_OVER), so that f_lasti and tb_lasti of
-    the caller are CPython's. Returns (frame or NULL, its old prev_instr), to undo it
-    when the call fails before a frame ran (argument errors; CPython's prev_instr then
-    stays at the CALL)."""
-    b = builder
-    F = abi.InterpreterFrame
-    got_frame = b.alloca(OBJ, name="bumped")
-    got_instr = b.alloca(OBJ, name="bumped_instr")
-    b.store(NULL, got_frame)
-    b.store(NULL, got_instr)
-    tstate = b.call(capi.declare(b.module, "_PyThreadState_UncheckedGet"), [])
-    cframe = _field(b, tstate, abi.ThreadState.cframe, OBJ)
-    cur = _field(b, cframe, abi.CFrame.current_frame, OBJ)
-    with b.if_then(b.icmp_unsigned("!=", cur, NULL)):
-        owner = _field(b, cur, F.owner, I8)
-        with b.if_then(b.icmp_unsigned("==", owner, ir.Constant(I8, abi.FRAME_OWNED_BY_THREAD))):
-            code = _field(b, cur, F.f_code, OBJ)
-            nlp = _field(b, code, abi.Code.co_nlocalsplus, I32)
-            ss = _field(b, code, abi.Code.co_stacksize, I32)
-            lo = b.add(b.ptrtoint(cur, I64), ir.Constant(I64, F.localsplus))
-            hi = b.add(lo, b.mul(b.sext(b.add(nlp, ss), I64), ir.Constant(I64, 8)))
-            a = b.ptrtoint(args, I64)
-            inside = b.and_(b.icmp_unsigned(">=", a, lo), b.icmp_unsigned("<", a, hi))
-            with b.if_then(inside):
-                instr = _field(b, cur, F.prev_instr, OBJ)
-                op = b.load(instr, typ=I8)
-                is_call = ir.Constant(I1, 0)
-                for k in sorted(CALL_OPCODES):
-                    is_call = b.or_(is_call, b.icmp_unsigned("==", op, ir.Constant(I8, k)))
-                with b.if_then(is_call):
-                    moved = b.gep(instr, [ir.Constant(I64, CALL_CACHE_BYTES)], source_etype=I8)
-                    b.store(moved, field_address(b, cur, F.prev_instr))
-                    b.store(cur, got_frame)
-                    b.store(instr, got_instr)
-    return got_frame, got_instr
-
-
 @cache
 def install_support(engine: Engine | None = None) -> None:
     """Load the shared helpers into the engine and bind their symbols (once)."""
@@ -283,125 +229,6 @@ def install_support(engine: Engine | None = None) -> None:
     llvm.add_symbol("ember.breaker_func", id(_breaker))
     compiled = engine.add(_build_breaker_module(engine), [HANDLE_EVAL_BREAKER])
     llvm.add_symbol(HANDLE_EVAL_BREAKER, compiled.addresses[HANDLE_EVAL_BREAKER])
-
-
-# --- the installed entry ----------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Entry:
-    """An entry loaded in the engine: its address and its two call counters."""
-
-    name: str
-    address: int
-    #: Addresses of i64 counters: calls that ran `body`, calls handed to CPython.
-    native_calls: int
-    interpreted_calls: int
-    tier: int = 1
-
-
-def build_entry(
-    module: ir.Module, name: str, body: ir.Function | None, argcount: int
-) -> ir.Function:
-    """Add the vectorcall entry `name` to `module`; return it.
-
-    The entry hands the call to `_PyFunction_Vectorcall` (CPython runs it, exactly) when a
-    monitoring tool is active, when keywords are passed, or when the positional count is
-    not `argcount`; otherwise it calls `body(func, args)`. With `body` None it always hands
-    over: the *forwarding entry*, used to prove installation before real code exists.
-    Two i64 counters (`<name>.native`, `<name>.interpreted`) count the two paths.
-    """
-    fn = ir.Function(module, VECTORCALL, name=name)
-    func, args, nargsf, kwnames = fn.args
-    func.name, args.name, nargsf.name, kwnames.name = "func", "args", "nargsf", "kwnames"
-    counters = {}
-    for path in ("native", "interpreted"):
-        gv = ir.GlobalVariable(module, I64, name=f"{name}.{path}")
-        gv.initializer = ir.Constant(I64, 0)
-        counters[path] = gv
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    bumped, old_instr = bump_interpreted_caller(b, args)
-    fallback_bb = fn.append_basic_block("interpreted")
-    native_bb = fn.append_basic_block("native")
-
-    checks_bb = fn.append_basic_block("shape")
-    b.cbranch(tools_active(b, func), fallback_bb, checks_bb)
-    b.position_at_end(checks_bb)
-    if body is None:
-        b.branch(fallback_bb)
-    else:
-        nargs = b.and_(nargsf, ir.Constant(I64, abi.VECTORCALL_ARGUMENTS_OFFSET - 1))
-        shape_ok = b.and_(
-            b.icmp_unsigned("==", kwnames, NULL),
-            b.icmp_unsigned("==", nargs, ir.Constant(I64, argcount)),
-        )
-        b.cbranch(shape_ok, native_bb, fallback_bb)
-
-    b.position_at_end(fallback_bb)
-    _count(b, counters["interpreted"])
-    vectorcall = capi.declare(module, "_PyFunction_Vectorcall")
-    res = b.call(vectorcall, [func, args, nargsf, kwnames])
-    frame = b.load(bumped)
-    failed = b.and_(b.icmp_unsigned("==", res, NULL), b.icmp_unsigned("!=", frame, NULL))
-    with b.if_then(failed, likely=False):
-        code = _field(b, func, abi.Function.func_code, OBJ)
-        with b.if_then(b.not_(raised_in(b, code))):
-            b.store(b.load(old_instr), field_address(b, frame, abi.InterpreterFrame.prev_instr))
-    b.ret(res)
-
-    b.position_at_end(native_bb)
-    if body is None:
-        b.unreachable()
-    else:
-        _count(b, counters["native"])
-        b.ret(b.call(body, [func, args], tail=True))
-    return fn
-
-
-def _write_dumps(name: str, compiled) -> None:
-    """`-X jit-dump=llvm,asm`: the optimised IR and the assembly, on stderr."""
-    for kind, text in (("llvm", compiled.llvm_ir), ("asm", compiled.asm)):
-        if text:
-            sys.stderr.write(f";; ember {kind}: {name}\n{text.rstrip()}\n")
-    sys.stderr.flush()
-
-
-def _count(builder: ir.IRBuilder, counter: ir.GlobalVariable) -> None:
-    builder.store(builder.add(builder.load(counter), ir.Constant(I64, 1)), counter)
-
-
-def compile_entry(
-    body_module: ir.Module | None = None,
-    body_name: str | None = None,
-    argcount: int = 0,
-    *,
-    stem: str = "entry",
-    dump: frozenset[str] = frozenset(),
-    engine: Engine | None = None,
-) -> tuple[Entry, float]:
-    """Compile an entry (forwarding when `body_module` is None); return it and its ms.
-
-    With a body, the entry is added to `body_module`, which must define `body_name` with
-    the `BODY` signature; both are loaded together.
-    """
-    engine = engine or get_engine()
-    install_support(engine)
-    name = engine.unique_name(stem)
-    if body_module is None:
-        module = engine.new_module(name)
-        build_entry(module, name, None, argcount)
-    else:
-        module = body_module
-        build_entry(module, name, module.get_global(body_name), argcount)
-    compiled = engine.add(module, [name], dump=dump)
-    _write_dumps(name, compiled)
-    entry = Entry(
-        name=name,
-        address=compiled.addresses[name],
-        native_calls=engine.global_address(f"{name}.native"),
-        interpreted_calls=engine.global_address(f"{name}.interpreted"),
-    )
-    return entry, compiled.llvm_ms
 
 
 # --- the function-watcher filter --------------------------------------------------------

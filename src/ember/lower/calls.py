@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from ember import abi
-from ember.backend import support
+from ember.backend import entry, support
 from ember.ir import ops
 from ember.ir import types as T
 from ember.lower.registry import lowers
@@ -68,7 +68,7 @@ def lower_call(cx, op):
     return cx.check_null(res)
 
 
-CALL_CACHE_ENTRIES = support.CALL_CACHE_BYTES // 2  # INLINE_CACHE_ENTRIES_CALL
+CALL_CACHE_ENTRIES = entry.CALL_CACHE_BYTES // 2  # INLINE_CACHE_ENTRIES_CALL
 
 
 def _function_of(cx, target):

@@ -3,7 +3,7 @@
     body(func, args) -> new reference, or NULL with an exception set
 
 Assumes: verified IR, no exception handlers (refused before this runs), every op class has
-a registered lowering (else `NotLowered`). The entry (`support.build_entry`) calls the body
+a registered lowering (else `NotLowered`). The entry (`backend.entry.build_entry`) calls the body
 only for exactly `co_argcount` positional arguments and no keywords, with no monitoring
 tool active; everything else goes to CPython's own `_PyFunction_Vectorcall`.
 

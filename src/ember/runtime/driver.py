@@ -8,7 +8,7 @@ no reference to them.
 
 When a function is hot: `screen` (reasons to stay interpreted), then `ember.abi.check()`
 the first time (a mismatch turns the JIT off with one warning line), then the compiler
-(`ember.pipeline.compile(func, options)`, which returns a `backend.support.Entry` or raises
+(`ember.pipeline.compile(func, options)`, which returns a `backend.entry.Entry` or raises
 `Refused`), then `install`. Any exception from any of it is caught and recorded as
 `internal_error`; it never reaches the program and is printed only if logging is on.
 """

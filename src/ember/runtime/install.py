@@ -43,7 +43,7 @@ _WatchCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, c
 class Installed:
     address: int  # id() of the function object
     code: object  # the code object the entry was compiled for
-    entry: object  # backend.support.Entry (its machine code lives as long as the engine)
+    entry: object  # backend.entry.Entry (its machine code lives as long as the engine)
 
 
 _installed: dict[int, Installed] = {}
@@ -66,7 +66,7 @@ def installed_count() -> int:
 
 
 def install(func, entry) -> None:
-    """Route every call of `func` through `entry` (a backend.support.Entry)."""
+    """Route every call of `func` through `entry` (a backend.entry.Entry)."""
     if vectorcall_of(func) != PY_VECTORCALL:
         raise RuntimeError(f"{func.__qualname__} does not use CPython's vectorcall")
     _ensure_watcher()
