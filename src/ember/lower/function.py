@@ -33,9 +33,10 @@ from ember.backend import capi, support
 from ember.ir import ops
 from ember.ir import types as T
 from ember.lower import liveness
+from ember.lower.entrybind import EntryMixin
 from ember.lower.errors import ErrorsMixin
 from ember.lower.frame import FrameMixin, return_tail
-from ember.lower.liveness import BORROWED, NONE, OWNED
+from ember.lower.liveness import NONE, OWNED
 from ember.lower.registry import LOWERINGS, NotLowered
 
 I1, I32, I64, OBJ = support.I1, support.I32, support.I64, support.OBJ
@@ -54,7 +55,7 @@ def llvm_type(ty: T.Type) -> ir.Type:
     raise NotLowered("type", f"tier 1: no machine type for {ty}")
 
 
-class Lowering(FrameMixin, ErrorsMixin):
+class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
     """State while lowering one function; op lowerings receive it as `cx`."""
 
     def __init__(self, func, code, module: ir.Module, name: str):
@@ -205,55 +206,6 @@ class Lowering(FrameMixin, ErrorsMixin):
         dead = [p for p in blk.params
                 if own.kind.get(p) == OWNED and own.root_of(p) is p and p not in live]
         self.release(dead)
-
-    def _entry_kinds(self) -> dict:
-        func = self.func
-        kinds = {}
-        nargs = func.argcount + func.kwonlyargcount
-        if func.kwonlyargcount:
-            raise NotLowered("kwonly", "tier 1: keyword-only arguments are not bound natively")
-        extra = 0
-        if func.flags & abi.CO_VARARGS:
-            extra += 1
-        if func.flags & abi.CO_VARKEYWORDS:
-            extra += 1
-        for i, p in enumerate(func.entry.params):
-            if i < nargs:
-                kinds[p] = BORROWED
-            elif i < nargs + extra:
-                kinds[p] = OWNED
-            elif p.type <= T.Null:
-                kinds[p] = NONE
-            else:
-                raise NotLowered("entry", f"tier 1: entry parameter {i} is {p.type}")
-        return kinds
-
-    def _bind_entry(self, kinds: dict) -> None:
-        func, b = self.func, self.b
-        args = self.fn.args[1]
-        nargs = func.argcount
-        varargs = bool(func.flags & abi.CO_VARARGS)
-        for i, p in enumerate(func.entry.params):
-            if i < nargs:
-                addr = b.gep(args, [self.i64(i)], source_etype=OBJ)
-                self.values[p] = b.load(addr, typ=OBJ, name=func.varnames[i])
-            elif i == nargs and varargs:
-                self.values[p] = self._entry_alloc("PyTuple_New", self.i64(0))
-            elif kinds[p] == OWNED:
-                self.values[p] = self._entry_alloc("PyDict_New")
-            else:
-                self.values[p] = NULL
-
-    def _entry_alloc(self, name: str, *args) -> ir.Value:
-        v = self.call(name, *args)
-        fail = self.fn.append_basic_block("entry_nomem")
-        ok = self.fn.append_basic_block("entry_ok")
-        self.b.cbranch(self.b.icmp_unsigned("==", v, NULL), fail, ok)
-        with self.b.goto_block(fail):
-            self._pop_frame()
-            self._to_exit(NULL)
-        self.b.position_at_end(ok)
-        return v
 
     # --- ops ----------------------------------------------------------------------------
 
