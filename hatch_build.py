@@ -1,0 +1,134 @@
+"""Build hook: compile `src/ember/_hotness.c`, Ember's hotness counter, at install time.
+
+hatchling runs this for every wheel it builds:
+
+- `pip install .` (a regular wheel): the extension is compiled in a temporary directory,
+  force-included as `ember/_hotness<EXT_SUFFIX>`, and the wheel is tagged for this
+  interpreter and platform (it is no longer pure Python).
+- `pip install -e .` (what `./ember` does on its first run): the extension is compiled
+  in place, next to its source in `src/ember/` (git-ignored), where the editable install
+  imports it from.
+
+The compiler and flags are the interpreter's own (sysconfig: CC, CFLAGS, CCSHARED,
+LDSHARED, the include directory and EXT_SUFFIX); `CC` in the environment overrides the
+compiler. When no C compiler works, the install still succeeds: the reason is written to
+`_hotness.missing` next to where the extension would be, and Ember then runs without a
+hotness counter (the JIT counts nothing and says why in `-X jit-log` and the stats).
+
+`python hatch_build.py` (no hatchling needed) rebuilds the in-place extension; the
+`./ember` launcher does that when `_hotness.c` is newer than its last setup.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+try:
+    from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+except ImportError:  # run as a script by the launcher: hatchling is not installed there
+    BuildHookInterface = object
+
+ROOT = Path(__file__).resolve().parent
+PACKAGE = ROOT / "src" / "ember"
+SOURCE = PACKAGE / "_hotness.c"
+MISSING = "_hotness.missing"
+
+
+def extension_name() -> str:
+    return "_hotness" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+
+
+def _commands(source: Path, obj: Path, out: Path) -> list[list[str]]:
+    var = sysconfig.get_config_var
+    cc = os.environ.get("CC") or var("CC") or "cc"
+    ldshared = shlex.split(var("LDSHARED") or f"{cc} -shared")
+    if os.environ.get("CC"):
+        ldshared[0:1] = shlex.split(os.environ["CC"])
+    include = sysconfig.get_paths()["include"]
+    cflags = shlex.split(var("CFLAGS") or "") + shlex.split(var("CCSHARED") or "")
+    return [
+        [*shlex.split(cc), *cflags, f"-I{include}", "-c", str(source), "-o", str(obj)],
+        [*ldshared, str(obj), "-o", str(out)],
+    ]
+
+
+def compile_extension(dest_dir: Path, source: Path = SOURCE) -> str | None:
+    """Compile the extension into dest_dir; None on success, else why it was not built.
+
+    The file is written under a temporary name and renamed, so that a process running
+    the old extension keeps it, and a failed build leaves no extension at all (never a
+    stale one built from other source) but a `_hotness.missing` note saying why.
+    """
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    target = dest_dir / extension_name()
+    note = dest_dir / MISSING
+    why = None
+    if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 12):
+        why = f"built by {sys.implementation.name} {sys.version.split()[0]}, not CPython 3.12"
+    else:
+        with tempfile.TemporaryDirectory(prefix="ember-build-") as tmp:
+            obj = Path(tmp) / "_hotness.o"
+            built = Path(tmp) / extension_name()
+            for cmd in _commands(source, obj, built):
+                try:
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    why = f"{cmd[0]}: {exc}"
+                    break
+                if proc.returncode != 0:
+                    lines = (proc.stderr or proc.stdout).strip().splitlines()
+                    why = f"{shlex.join(cmd[:1])} failed: {lines[-1] if lines else proc.returncode}"
+                    break
+            else:
+                staged = dest_dir / (extension_name() + ".tmp")
+                shutil.copyfile(built, staged)
+                os.replace(staged, target)
+                note.unlink(missing_ok=True)
+                return None
+    target.unlink(missing_ok=True)
+    note.write_text(why + "\n")
+    return why
+
+
+class HotnessBuildHook(BuildHookInterface):
+    PLUGIN_NAME = "custom"
+
+    def initialize(self, version: str, build_data: dict) -> None:
+        if self.target_name != "wheel":
+            return
+        package = Path(self.root) / "src" / "ember"
+        source = package / SOURCE.name
+        if version == "editable":
+            why = compile_extension(package, source)
+            if why:
+                self.app.display_warning(f"ember: hotness counter not built: {why}")
+            return
+        self._tmp = tempfile.mkdtemp(prefix="ember-wheel-")
+        out = Path(self._tmp) / "ember"
+        why = compile_extension(out, source)
+        if why:
+            self.app.display_warning(f"ember: hotness counter not built: {why}")
+            build_data["force_include"][str(out / MISSING)] = f"ember/{MISSING}"
+            return
+        build_data["force_include"][str(out / extension_name())] = f"ember/{extension_name()}"
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict, artifact_path: str) -> None:
+        tmp = getattr(self, "_tmp", None)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    problem = compile_extension(PACKAGE)
+    if problem:
+        print(f"ember: hotness counter not built: {problem}", file=sys.stderr)
+    sys.exit(0)
