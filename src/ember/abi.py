@@ -303,6 +303,7 @@ class Function(_Struct):
     func_doc = 80
     func_dict = 88
     func_module = 104
+    func_annotations = 112
     vectorcall = 128
     func_version = 136  # uint32; PyFunction_SetVectorcall sets it to 0
 

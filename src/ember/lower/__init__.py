@@ -12,6 +12,7 @@ from ember.lower import (  # noqa: F401 - importing registers the lowerings
     arith,
     attrs,
     calls,
+    closures,
     containers,
     control,
     iteration,

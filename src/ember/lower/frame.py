@@ -13,7 +13,6 @@ from ember import abi
 from ember.backend import capi, support
 from ember.ir import ops
 from ember.ir import types as T
-from ember.lower.registry import NotLowered
 
 I1, I32, I64, OBJ = support.I1, support.I32, support.I64, support.OBJ
 NULL = support.NULL
@@ -37,8 +36,6 @@ class FrameMixin:
     def _push_frame(self) -> None:
         b, code, func = self.b, self.code, self.fn.args[0]
         n = self.func.nlocalsplus
-        if n != code.co_nlocals or code.co_cellvars or code.co_freevars:
-            raise NotLowered("cells", "tier 1: cell and free variables have no frame layout")
         frame = b.alloca(ir.IntType(8), size=self._frame_size(), name="frame")
         frame.align = 16
         self.frame = frame
