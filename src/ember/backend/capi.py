@@ -102,6 +102,8 @@ FUNCTIONS: dict[str, str] = {
     "_PyFunction_Vectorcall": "O:OPZO",
     "Py_EnterRecursiveCall": "I:C",
     "Py_LeaveRecursiveCall": "V:",
+    "PyObject_CallNoArgs": "O:O",
+    "_PyObject_LookupSpecial": "O:OO",  # BEFORE_WITH's __enter__/__exit__ lookup
     # builders
     "PyTuple_New": "O:L",
     "PyList_New": "O:L",

@@ -1,45 +1,121 @@
-"""Error exits of a compiled body: the traceback entry, the releases, the frame pop.
+"""Error paths of a compiled body: where an exception raised by an op goes.
 
-`ErrorsMixin` is part of `function.Lowering` (split out by concept). Each op that may
-raise gets a small block that jumps, with the op's offset, to a cleanup block shared by
-every op with the same locals and live references.
+`ErrorsMixin` is part of `function.Lowering` (split out by concept). As ceval.c's `error:`
+label, an op's error path first adds the traceback entry of our frame (`PyTraceBack_Here`,
+line and carets from `prev_instr`); `reraise` and a bare `raise` skip that, as ceval.c's
+`goto exception_unwind` does. Then, as `exception_unwind`:
+
+- if the op's frame state has a handler: the owned values that do not reach the handler
+  are released (the value stack above `depth`, top first), `lasti` is pushed if the
+  exception-table entry says so (from the frame's `prev_instr`, which `reraise` may have
+  moved), the exception is taken out of the thread state and the handler block runs
+  with `locals + stack[:depth] + [lasti] + [exc]`;
+- else the body leaves: each op gets a small block that jumps to a cleanup block shared by
+  every op with the same locals and live references (release, frame pop, return NULL).
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
 
+from ember import abi
 from ember.backend import support
+from ember.ir import types as T
 from ember.lower.frame import frame_pop_helper
-from ember.lower.liveness import OWNED
+from ember.lower.liveness import NONE, OWNED
 
 I1, I32, I64, OBJ = support.I1, support.I32, support.I64, support.OBJ
 NULL = support.NULL
 
-TB_HELPER = "ember.tb_here"
+TB_HELPER = "ember.tb_here"  # traceback entry, releases, frame pop
+UNWIND_HELPER = "ember.unwind_exit"  # the same without the traceback entry
+TB_ONLY = "ember.tb_add"  # the traceback entry alone (before a handler runs)
 
 
 class ErrorsMixin:
-    def err_block(self, op) -> ir.Block:
-        """The error path of `op`: a small block that jumps, with the op's offset, to a
-        cleanup block shared by every op with the same locals and live references."""
-        blk = self._err_blocks.get(op)
+    def err_block(self, op, traceback: bool = True) -> ir.Block:
+        """The error path of `op` (an exception is set): to its handler, if its frame
+        state has one, else out of the body. `traceback=False` for the ops that unwind
+        without adding an entry (ceval.c's `goto exception_unwind`)."""
+        blk = self._err_blocks.get((op, traceback))
         if blk is not None:
             return blk
+        fs = op.frame_state
+        if fs is not None and fs.handler is not None:
+            blk = self._to_handler(op, fs, traceback)
+            self._err_blocks[(op, traceback)] = blk
+            return blk
         locals_, release = self._error_state(op)
-        key = (tuple(id(v) for v in locals_), tuple(id(v) for v in release))
+        key = (tuple(id(v) for v in locals_), tuple(id(v) for v in release), traceback)
         shared = self._err_shared.get(key)
         if shared is None:
             shared_bb = self.fn.append_basic_block(f"error.shared{len(self._err_shared)}")
             with self.b.goto_block(shared_bb):
                 offset = self.b.phi(I64, name="offset")
-                self._emit_error(locals_, release, offset)
+                self._emit_error(locals_, release, offset, traceback)
             shared = self._err_shared[key] = (shared_bb, offset)
         blk = self.fn.append_basic_block(f"error.{op.offset}")
-        self._err_blocks[op] = blk
+        self._err_blocks[(op, traceback)] = blk
         with self.b.goto_block(blk):
             shared[1].add_incoming(self.i64(op.offset), blk)
             self.b.branch(shared[0])
+        return blk
+
+    def _to_handler(self, op, fs, traceback: bool) -> ir.Block:
+        """The exception edge of `op` to `fs.handler` (ceval.c's `exception_unwind` when
+        `get_exception_handler` finds an entry)."""
+        handler = fs.handler
+        own, b = self.own, self.b
+        target = handler.block
+        blk = self.fn.append_basic_block(f"except.{op.offset}.to.{target.label}")
+        with b.goto_block(blk):
+            if traceback:
+                b.call(self._tb_only_helper(), [])
+            args = list(fs.locals) + list(fs.stack[: handler.depth])
+            target_live = own.live_in[target]
+            moved, increfs = set(), []
+            for arg in args:
+                r = own.root_of(arg)
+                kind = own.kind.get(r, NONE)
+                if arg.type <= T.Null or kind == NONE:
+                    continue
+                if kind == OWNED and r not in target_live and r not in moved:
+                    moved.add(r)
+                else:
+                    increfs.append(arg)
+            for arg in increfs:
+                val = self.values[arg]
+                if arg.type <= T.Object:
+                    support.incref(b, val)
+                else:
+                    with b.if_then(b.icmp_unsigned("!=", val, NULL)):
+                        support.incref(b, val)
+            # What the handler does not receive dies here: the value stack above the
+            # handler's depth top first (CPython pops it), then the rest.
+            dead = {v for v in own.before[op] if v not in target_live and v not in moved}
+            first = []
+            for v in [own.root_of(v) for v in reversed(fs.stack)] + [
+                own.root_of(v) for v in op.inputs()
+            ]:
+                if v in dead and v not in first:
+                    first.append(v)
+            self.release(first + self._ordered(dead - set(first), op, fs))
+            extra = []
+            if handler.lasti:
+                # _PyInterpreterFrame_LASTI: prev_instr in code units from the start of
+                # the bytecode (a call may have left it at its last cache entry, and a
+                # reraise at the lasti it was given).
+                addr = support.field_address(b, self.frame, abi.InterpreterFrame.prev_instr)
+                prev = b.load(b.bitcast(addr, I64.as_pointer()), typ=I64)
+                start = id(self.code) + abi.Code.co_code_adaptive
+                lasti = b.ashr(b.sub(prev, self.i64(start)), self.i64(1))
+                extra.append(self.call("PyLong_FromSsize_t", lasti))
+            extra.append(self.call("PyErr_GetRaisedException"))
+            here = b.block
+            vals = [NULL if a.type <= T.Null else self.values[a] for a in args] + extra
+            for p, val in zip(target.params, vals, strict=True):
+                self.values[p].add_incoming(val, here)
+            b.branch(self.blocks[target])
         return blk
 
     def _error_state(self, op):
@@ -57,13 +133,14 @@ class ErrorsMixin:
         ordered += self._ordered(live - set(ordered), op, fs)
         return locals_, [self.values[v] for v in ordered]
 
-    def _emit_error(self, locals_, release, offset) -> None:
+    def _emit_error(self, locals_, release, offset, traceback: bool = True) -> None:
         # The fast locals are already in the frame (synced before the op).
         b = self.b
         rels = self._error_array()
         for i, val in enumerate(release):
             b.store(val, b.gep(rels, [self.i64(i)], source_etype=OBJ))
-        b.call(self._tb_helper(), [self.frame, offset, self.i64(len(release)), rels])
+        helper = self._tb_helper(traceback)
+        b.call(helper, [self.frame, offset, self.i64(len(release)), rels])
         self._to_exit(NULL)
 
     def _error_array(self):
@@ -75,16 +152,37 @@ class ErrorsMixin:
                 self._err_array = b.alloca(OBJ, size=m, name="err_release")
         return self._err_array
 
-    def _tb_helper(self) -> ir.Function:
+    def _tb_only_helper(self) -> ir.Function:
+        """`tb_add()`: `PyTraceBack_Here` of the current frame's frame object (ours)."""
+        fn = self.module.globals.get(TB_ONLY)
+        if fn is not None:
+            return fn
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), []), name=TB_ONLY)
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("cold")
+        saved, self.b = self.b, ir.IRBuilder(fn.append_basic_block("entry"))
+        try:
+            b = self.b
+            fobj = self.call("PyEval_GetFrame")
+            with b.if_then(b.icmp_unsigned("!=", fobj, NULL), likely=True):
+                self.call("PyTraceBack_Here", fobj)
+            b.ret_void()
+        finally:
+            self.b = saved
+        return fn
+
+    def _tb_helper(self, traceback: bool = True) -> ir.Function:
         """`tb_here(frame, offset, m, release)`: with `frame` (ours, still the thread's
         current frame) stopped at `offset`, add the traceback entry CPython adds
-        (`PyTraceBack_Here` of its frame object), pop the frame, then release the
-        references `release[0:m]` (each may be NULL)."""
-        fn = self.module.globals.get(TB_HELPER)
+        (`PyTraceBack_Here` of its frame object; not for `unwind_exit`), pop the frame,
+        then release the references `release[0:m]` (each may be NULL)."""
+        name = TB_HELPER if traceback else UNWIND_HELPER
+        fn = self.module.globals.get(name)
         if fn is not None:
             return fn
         ty = ir.FunctionType(ir.VoidType(), [OBJ, I64, I64, OBJ])
-        fn = ir.Function(self.module, ty, name=TB_HELPER)
+        fn = ir.Function(self.module, ty, name=name)
         fn.linkage = "internal"
         fn.attributes.add("noinline")
         fn.attributes.add("cold")
@@ -96,9 +194,10 @@ class ErrorsMixin:
             self.tstate = self.call("_PyThreadState_UncheckedGet")
             # prev_instr is already the raising op's (synced before it; a call may have
             # moved it to its last cache entry, as ceval.c does for Python callees).
-            fobj = self.call("PyEval_GetFrame")
-            with b.if_then(b.icmp_unsigned("!=", fobj, NULL), likely=True):
-                self.call("PyTraceBack_Here", fobj)
+            if traceback:
+                fobj = self.call("PyEval_GetFrame")
+                with b.if_then(b.icmp_unsigned("!=", fobj, NULL), likely=True):
+                    self.call("PyTraceBack_Here", fobj)
             # The value stack goes first, then the frame with the locals (ceval.c's
             # exception_unwind, then exit_unwind).
             self._loop(fn, m, rels, lambda val, i: support.xdecref(b, val))

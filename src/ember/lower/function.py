@@ -2,8 +2,7 @@
 
     body(func, args) -> new reference, or NULL with an exception set
 
-Assumes: verified IR, no exception handlers (refused before this runs), every op class has
-a registered lowering (else `NotLowered`). The entry (`backend.entry.build_entry`) calls the body
+Assumes: verified IR, every op class has a registered lowering (else `NotLowered`). The entry (`backend.entry.build_entry`) calls the body
 only for exactly `co_argcount` positional arguments and no keywords, with no monitoring
 tool active; everything else goes to CPython's own `_PyFunction_Vectorcall`.
 
@@ -16,10 +15,12 @@ What the core owns, so that op lowerings stay small:
 - the body links a real `_PyInterpreterFrame` into the thread's frame chain and keeps its
   `prev_instr` and fast locals current before each op that may raise or call out (see
   "the frame" below and README.md);
-- each op that may raise gets an error block (made on first use): `PyTraceBack_Here` of
-  our frame's frame object adds the entry CPython would add (line and carets come from
-  `prev_instr`), the other live values are released, the frame is popped and the body
-  returns NULL;
+- each op that may raise gets an error block (made on first use, `errors.py`):
+  `PyTraceBack_Here` of our frame's frame object adds the entry CPython would add (line
+  and carets come from `prev_instr`); then, if the op's frame state names a handler, the
+  values the handler does not receive are released and the handler block runs with the
+  exception (and `lasti`) as its last params; else the other live values are released,
+  the frame is popped and the body returns NULL;
 - Python recursion depth: the body counts itself in `py_recursion_remaining` (and, since
   it runs on the C stack, `c_recursion_remaining`) exactly as a Python frame does.
 """
@@ -32,6 +33,7 @@ from ember import abi
 from ember.backend import capi, support
 from ember.ir import ops
 from ember.ir import types as T
+from ember.lower import exceptions as _exceptions  # noqa: F401 - registers lowerings
 from ember.lower import liveness
 from ember.lower.entrybind import EntryMixin
 from ember.lower.errors import ErrorsMixin
@@ -154,8 +156,6 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
     def lower(self) -> ir.Function:
         func = self.func
         for op in func.all_ops():
-            if op.frame_state is not None and op.frame_state.handler is not None:
-                raise NotLowered("handlers", "tier 1: exception handlers not lowered yet")
             if type(op) not in LOWERINGS:
                 raise NotLowered("op", f"tier 1: op {op.opname} not lowered")
         entry_kinds = self._entry_kinds()

@@ -1,6 +1,9 @@
 """Reference ownership and liveness, the facts the core needs to refcount exactly.
 
-Assumes: verified IR without exception handlers (tier 1 refuses those for now).
+Assumes: verified IR. Exception edges count: an op whose frame state has a handler
+reads, on its way to the handler, the values the handler receives (the frame state's
+locals and `stack[:depth]`) and everything live into the handler block; so those are
+live just before the op, as they must be if it raises.
 Guarantees, for every object-valued SSA value, one of three kinds:
 
 - `OWNED`: the value holds one strong reference that the compiled code must release
@@ -25,7 +28,7 @@ from ember.ir import types as T
 OWNED, BORROWED, NONE = "owned", "borrowed", "none"
 
 #: Ops whose result is a borrowed reference (see the module docstring).
-BORROWED_RESULTS: set[type] = {ops.Const, ops.IsOp, ops.ContainsOp}
+BORROWED_RESULTS: set[type] = {ops.Const, ops.IsOp, ops.ContainsOp, ops.CheckExcMatch}
 #: Ops whose result is the same reference as their `value` operand.
 ALIASES: set[type] = {ops.AssumeNotNull, ops.LoadFastCheck}
 
@@ -89,42 +92,43 @@ class Ownership:
         out = [self.root_of(v) for v in op.inputs()]
         for edge in op.edges():
             out.extend(self.root_of(a) for a in edge.args)
-        if op.frame_state is not None:
-            out.extend(self.root_of(v) for v in op.frame_state.locals)
+        fs = op.frame_state
+        if fs is not None:
+            out.extend(self.root_of(v) for v in fs.locals)
+            if fs.handler is not None:
+                out.extend(self.root_of(v) for v in fs.stack[: fs.handler.depth])
         return [v for v in out if self.kind.get(v) == OWNED]
 
     def _liveness(self) -> None:
         blocks = self.func.blocks
-        gen, kill = {}, {}
-        for b in blocks:
-            g, k = set(), set(b.params)
-            for op in b.all_ops():
-                for u in self.uses(op):
-                    if u not in k:
-                        g.add(u)
-                k.update(self.defs[op])
-            gen[b], kill[b] = g, k
-        live_in = {b: set() for b in blocks}
+        self.live_in = {b: set() for b in blocks}
         changed = True
         while changed:
             changed = False
             for b in reversed(blocks):
-                out = set()
-                for s in b.successors():
-                    out |= live_in[s]
-                new = gen[b] | (out - kill[b])
-                if new != live_in[b]:
-                    live_in[b] = new
+                new = self._scan(b, record=False) - set(b.params)
+                if new != self.live_in[b]:
+                    self.live_in[b] = new
                     changed = True
-        self.live_in = live_in
         # Per op: the owned roots live just after it and just before it.
         self.after: dict = {}
         self.before: dict = {}
         for b in blocks:
-            live = set()
-            for s in b.successors():
-                live |= live_in[s]
-            for op in reversed(list(b.all_ops())):
+            self._scan(b, record=True)
+
+    def _scan(self, b, record: bool) -> set:
+        """Backward over block `b` from its live-out set; returns the set live at its
+        start (params included). An op with a handler also keeps what the handler needs."""
+        live = set()
+        for s in b.successors():
+            live |= self.live_in[s]
+        for op in reversed(list(b.all_ops())):
+            if record:
                 self.after[op] = frozenset(live)
-                live = (live - set(self.defs[op])) | set(self.uses(op))
+            live = (live - set(self.defs[op])) | set(self.uses(op))
+            fs = op.frame_state
+            if fs is not None and fs.handler is not None:
+                live |= self.live_in[fs.handler.block]
+            if record:
                 self.before[op] = frozenset(live)
+        return live
