@@ -107,7 +107,7 @@ def compile(func, opts: options.Options | None = None):
         raise Refused(exc.reason, exc.detail) from None
     dump = dump_kinds() & {"llvm", "asm"}
     entry, _ms = backend_entry.compile_entry(
-        module, body, code.co_argcount, stem=code.co_name, dump=frozenset(dump)
+        module, body, code.co_argcount, code=code, stem=code.co_name, dump=frozenset(dump)
     )
     _KEEP_ALIVE.append(keep)
     return entry

@@ -114,6 +114,7 @@ FUNCTIONS: dict[str, str] = {
     "PyDict_SetItem": "I:OOO",
     "PyDict_DelItem": "I:OO",
     "PyDict_GetItemWithError": "O:OO",  # borrowed
+    "PyUnicode_Compare": "I:OO",
     "PyDict_Update": "I:OO",
     "_PyDict_MergeEx": "I:OOI",
     "PySet_New": "O:O",

@@ -1,13 +1,14 @@
 """Binding a compiled body's parameters: which entry params are borrowed or owned, and
-their values from the `args` array the vectorcall entry passes.
+their values from the `params` array the vectorcall entry passes.
 
 `EntryMixin` is part of `function.Lowering` (split out by concept). The entry
-(`backend.entry.build_entry`) decides which call shapes reach the body.
+(`backend.entry.build_entry`) binds the call (or hands it to CPython) and passes the
+parameters in fast-locals order: the positional and keyword-only ones borrowed for the
+call (by the caller's array or by the entry itself), then the `*args` tuple and the
+`**kwargs` dict as new references the body owns.
 """
 
 from __future__ import annotations
-
-from llvmlite import ir
 
 from ember import abi
 from ember.backend import support
@@ -20,21 +21,22 @@ NULL = support.NULL
 
 
 class EntryMixin:
+    def nparams(self) -> int:
+        """How many parameters the entry passes (`backend.entry.Shape.nparams`)."""
+        func = self.func
+        n = func.argcount + func.kwonlyargcount
+        n += bool(func.flags & abi.CO_VARARGS) + bool(func.flags & abi.CO_VARKEYWORDS)
+        return n
+
     def _entry_kinds(self) -> dict:
         func = self.func
         kinds = {}
         nargs = func.argcount + func.kwonlyargcount
-        if func.kwonlyargcount:
-            raise NotLowered("kwonly", "tier 1: keyword-only arguments are not bound natively")
-        extra = 0
-        if func.flags & abi.CO_VARARGS:
-            extra += 1
-        if func.flags & abi.CO_VARKEYWORDS:
-            extra += 1
+        nparams = self.nparams()
         for i, p in enumerate(func.entry.params):
             if i < nargs:
                 kinds[p] = BORROWED
-            elif i < nargs + extra:
+            elif i < nparams:
                 kinds[p] = OWNED
             elif p.type <= T.Null:
                 kinds[p] = NONE
@@ -45,26 +47,19 @@ class EntryMixin:
     def _bind_entry(self, kinds: dict) -> None:
         func, b = self.func, self.b
         args = self.fn.args[1]
-        nargs = func.argcount
-        varargs = bool(func.flags & abi.CO_VARARGS)
+        nparams = self.nparams()
+        names = func.localsplusnames
         for i, p in enumerate(func.entry.params):
-            if i < nargs:
+            if i < nparams:
                 addr = b.gep(args, [self.i64(i)], source_etype=OBJ)
-                self.values[p] = b.load(addr, typ=OBJ, name=func.varnames[i])
-            elif i == nargs and varargs:
-                self.values[p] = self._entry_alloc("PyTuple_New", self.i64(0))
-            elif kinds[p] == OWNED:
-                self.values[p] = self._entry_alloc("PyDict_New")
+                self.values[p] = b.load(addr, typ=OBJ, name=names[i])
             else:
                 self.values[p] = NULL
 
-    def _entry_alloc(self, name: str, *args) -> ir.Value:
-        v = self.call(name, *args)
-        fail = self.fn.append_basic_block("entry_nomem")
-        ok = self.fn.append_basic_block("entry_ok")
-        self.b.cbranch(self.b.icmp_unsigned("==", v, NULL), fail, ok)
-        with self.b.goto_block(fail):
-            self._pop_frame()
-            self._to_exit(NULL)
-        self.b.position_at_end(ok)
-        return v
+    def _release_owned_params(self) -> None:
+        """On a path that leaves before `_bind_entry` (RecursionError): the `*args`
+        tuple and `**kwargs` dict the entry handed over are ours to release."""
+        func, b = self.func, self.b
+        for i in range(func.argcount + func.kwonlyargcount, self.nparams()):
+            addr = b.gep(self.fn.args[1], [self.i64(i)], source_etype=OBJ)
+            support.decref(b, b.load(addr, typ=OBJ))

@@ -55,8 +55,9 @@ class FrameMixin:
         put(F.return_offset, ir.Constant(support.I16, 0), support.I16)
         put(F.owner, ir.Constant(ir.IntType(8), abi.FRAME_OWNED_BY_THREAD), ir.IntType(8))
         args = self.fn.args[1]
+        nparams = self.nparams()
         for i in range(n):
-            if i < self.func.argcount:
+            if i < nparams:
                 addr = b.gep(args, [self.i64(i)], source_etype=OBJ)
                 val = b.load(addr, typ=OBJ)
                 support.incref(b, val)
@@ -170,6 +171,7 @@ class FrameMixin:
         self.call("PyErr_SetString", self.exc("RecursionError"),
                   self.cstr("maximum recursion depth exceeded"))
         self._pop_frame()
+        self._release_owned_params()
         self._to_exit(NULL)
         b.position_at_end(ok)
 
