@@ -378,6 +378,11 @@ class Cell(_Struct):
     ob_ref = 16
 
 
+class BaseException(_Struct):
+    C_NAME = "PyBaseExceptionObject"
+    args = 24
+
+
 class Method(_Struct):
     C_NAME = "PyMethodObject"
     im_func = 16

@@ -115,6 +115,8 @@ FUNCTIONS: dict[str, str] = {
     "PyDict_DelItem": "I:OO",
     "PyDict_GetItemWithError": "O:OO",  # borrowed
     "PyUnicode_Compare": "I:OO",
+    "_PyObject_FunctionStr": "O:O",
+    "PySequence_Check": "I:O",
     "PyDict_Update": "I:OO",
     "_PyDict_MergeEx": "I:OOI",
     "PySet_New": "O:O",

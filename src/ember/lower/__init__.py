@@ -15,9 +15,11 @@ from ember.lower import (  # noqa: F401 - importing registers the lowerings
     closures,
     containers,
     control,
+    imports,
     iteration,
     names,
     strings,
+    unpacking,
 )
 from ember.lower.function import Lowering
 from ember.lower.registry import LOWERINGS, NotLowered

@@ -1,5 +1,6 @@
-"""Attributes: load_attr, load_method, store_attr, delete_attr (3.12 LOAD_ATTR and
-friends, through the generic C API the interpreter's specialisations are equivalent to).
+"""Attributes: load_attr, load_method, store_attr, delete_attr, load_super_attr and
+load_super_method (3.12 LOAD_ATTR, LOAD_SUPER_ATTR and friends, through the generic C API
+the interpreter's specialisations are equivalent to).
 """
 
 from __future__ import annotations
@@ -52,3 +53,30 @@ def lower_store_attr(cx, op):
 def lower_delete_attr(cx, op):
     name = cx.pyobj(sys.intern(op.name))
     cx.check_neg(cx.call("PyObject_SetAttr", cx.v(op.obj), name, NULL))
+
+
+def _super_attr(cx, op):
+    """LOAD_SUPER_ATTR's generic path: `global_super(cls, self)` (or `global_super()`,
+    which reads our frame as CPython's zero-argument super() does), then the attribute."""
+    b = cx.b
+    with b.goto_block(cx.fn.entry_basic_block):
+        b.position_at_start(cx.fn.entry_basic_block)
+        stack = b.alloca(support.OBJ, size=2, name="superargs")
+    b.store(cx.v(op.cls), stack)
+    b.store(cx.v(op.self_), b.gep(stack, [cx.i64(1)], source_etype=support.OBJ))
+    sup = cx.check_null(cx.call("PyObject_Vectorcall", cx.v(op.global_super), stack,
+                                cx.i64(2 if op.two_args else 0), NULL))
+    res = cx.call("PyObject_GetAttr", sup, cx.pyobj(sys.intern(op.name)))
+    cx.decref(sup)
+    return cx.check_null(res)
+
+
+@lowers(ops.LoadSuperAttr)
+def lower_load_super_attr(cx, op):
+    return _super_attr(cx, op)
+
+
+@lowers(ops.LoadSuperMethod)
+def lower_load_super_method(cx, op):
+    """Items (NULL, the bound attribute), as the unspecialised LOAD_SUPER_ATTR leaves them."""
+    return (NULL, _super_attr(cx, op))

@@ -1,5 +1,6 @@
 """Calls: `call` (CALL with KW_NAMES folded in) through `PyObject_Vectorcall`, as ceval.c's
-generic CALL path does, and `call_function_ex` when its arguments are already a tuple.
+generic CALL path does; `call_function_ex` (`f(*a, **k)`) through `PyObject_Call`; the
+intrinsics that are one C API call (`+x`, the tuple of a `*`-built call).
 
 The arguments array has one spare slot in front (PY_VECTORCALL_ARGUMENTS_OFFSET lets the
 callee borrow it, as bound methods do):
@@ -15,7 +16,7 @@ from ember import abi
 from ember.backend import entry, support
 from ember.ir import ops
 from ember.ir import types as T
-from ember.lower.registry import lowers
+from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
 OBJ = support.OBJ
@@ -96,3 +97,57 @@ def _python_function_target(cx, target, maybe_bound: bool):
         inner = support.load_field(b, target, abi.Method.im_func)
         b.store(b.icmp_unsigned("==", cx.type_of(inner), fn_type), result)
     return b.load(result)
+
+
+@lowers(ops.CallFunctionEx)
+def lower_call_function_ex(cx, op):
+    """CALL_FUNCTION_EX: a non-tuple `callargs` becomes a tuple first (check_args_iterable's
+    message when it is not iterable), then `PyObject_Call`."""
+    b = cx.b
+    func = cx.v(op.func)
+    callargs = cx.v(op.callargs)
+    is_tuple = b.icmp_unsigned("==", cx.type_of(callargs), cx.obj_static("PyTuple_Type"))
+    start = b.block
+    convert = cx.fn.append_basic_block("callex.tuple")
+    done = cx.fn.append_basic_block("callex.call")
+    b.cbranch(is_tuple, done, convert)
+    b.position_at_end(convert)
+    ty = cx.type_of(callargs)
+    no_iter = b.icmp_unsigned("==", support.load_field(b, ty, abi.Type.tp_iter), NULL)
+    with b.if_then(no_iter, likely=False):
+        not_seq = b.icmp_signed("==", cx.call("PySequence_Check", callargs), cx.i32(0))
+        with b.if_then(not_seq):
+            cx.call("PyErr_Clear")
+            fstr = cx.call("_PyObject_FunctionStr", func)
+            with b.if_then(b.icmp_unsigned("!=", fstr, NULL)):
+                cx.call("PyErr_Format", cx.exc("TypeError"),
+                        cx.cstr("%U argument after * must be an iterable, not %.200s"),
+                        fstr, support.load_field(b, ty, abi.Type.tp_name))
+                cx.decref(fstr)
+            cx.fail()
+    tup = cx.check_null(cx.call("PySequence_Tuple", callargs))
+    conv_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    args = b.phi(OBJ)
+    args.add_incoming(callargs, start)
+    args.add_incoming(tup, conv_end)
+    kwargs = NULL
+    if op.kwargs is not None and not op.kwargs.type <= T.Null:
+        kwargs = cx.v(op.kwargs)
+    res = cx.call("PyObject_Call", func, args, kwargs)
+    with b.if_then(b.not_(is_tuple)):
+        cx.decref(args)
+    return cx.check_null(res)
+
+
+@lowers(ops.CallIntrinsic1)
+def lower_call_intrinsic_1(cx, op):
+    """The intrinsics that are one C API call (Python/intrinsics.c); others are refused."""
+    which = op.which
+    value = cx.v(op.value)
+    if which == ops.Intrinsic1.UNARY_POSITIVE:
+        return cx.check_null(cx.call("PyNumber_Positive", value))
+    if which == ops.Intrinsic1.LIST_TO_TUPLE:
+        return cx.check_null(cx.call("PyList_AsTuple", value))
+    raise NotLowered("op", f"tier 1: op call_intrinsic_1[which={which}] not lowered")
