@@ -7,6 +7,8 @@ full chained traceback text (lines and carets), every traceback entry's `tb_line
 behind (`sys.exception()`).
 """
 
+# ruff: noqa: B012, B016, B018, B030, F841 - the programs under test do these on purpose
+
 from __future__ import annotations
 
 import contextlib

@@ -237,6 +237,9 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         """Owned roots that die at `op`, in release order."""
         own = self.own
         dead = (set(own.uses(op)) | set(own.defs[op])) - own.after[op]
+        if fs is not None and fs.handler is not None:
+            # Live only in case op raised (into its handler): dead once it did not.
+            dead |= own.live_in[fs.handler.block] - own.after[op]
         dead = {v for v in dead if own.kind.get(v) == OWNED}
         return self._ordered(dead, op, fs)
 
