@@ -263,6 +263,85 @@ def test_traceback_frame_locals():
     check(tb_frame_locals, (3,))
 
 
+def raise_in_finally(x):
+    try:
+        1 / x
+    finally:
+        print("finally", repr(sys.exception()))
+        {}[x]
+
+
+def test_exception_raised_in_finally_chains():
+    check(raise_in_finally, (0,), (1,))
+
+
+def failing_iter(n):
+    for i in range(n):
+        if i == 2:
+            raise StopIteration("in a generator")  # becomes a RuntimeError
+        yield i
+
+
+def iterate_in_try(make):
+    seen = []
+    try:
+        for v in make():
+            seen.append(v)
+    except Exception as e:
+        seen.append(type(e).__name__)
+    return seen
+
+
+def test_iterator_raising_mid_loop_inside_try():
+    check(iterate_in_try, (lambda: [1, 2],), (lambda: failing_iter(5),),
+          (lambda: map(lambda x: 1 // x, [1, 0]),))
+
+
+def store_and_raise_later(x):
+    box = []
+    try:
+        1 / x
+    except ZeroDivisionError as e:
+        box.append(e)
+    print("stored", len(box))
+    raise box[0]
+
+
+def test_raise_stored_exception_keeps_its_traceback():
+    check(store_and_raise_later, (0,), (1,))
+
+
+def handler_returns_from_with(m, x):
+    try:
+        with m:
+            return 10 // x
+    except ZeroDivisionError:
+        return "zero"
+    finally:
+        print("done")
+
+
+def test_return_from_with_inside_try():
+    check(handler_returns_from_with, (Manager(), 2), (Manager(), 0),
+          (Manager(fail_exit=True), 2))
+
+
+def continue_in_except(xs):
+    out = []
+    for x in xs:
+        try:
+            out.append(10 // x)
+        except ZeroDivisionError:
+            continue
+        finally:
+            out.append("f")
+    return out
+
+
+def test_continue_in_except_through_finally():
+    check(continue_in_except, ([1, 0, 2],))
+
+
 # --- raise ------------------------------------------------------------------------------
 
 
@@ -522,19 +601,30 @@ def with_and_raise(m, obj, n):
             pass
 
 
+def comprehension_raise(obj, n):
+    for _ in range(n):
+        try:
+            [1 // x for x in (obj, 0)]
+        except (ZeroDivisionError, TypeError):
+            pass
+
+
 def test_refcounts_stable_over_many_raises():
     compiled = jit(twin(raise_and_catch))
     compiled2 = jit(twin(with_and_raise))
+    compiled3 = jit(twin(comprehension_raise))
     obj = object()
     m = Manager(suppress=False)
     quiet = io.StringIO()
     with contextlib.redirect_stdout(quiet):
         compiled(obj, 10)
         compiled2(m, obj, 10)
+        compiled3(obj, 10)
         gc.collect()
         before = sys.getrefcount(obj), sys.getrefcount(m), sys.getrefcount(ValueError)
         compiled(obj, 10_000)
         compiled2(m, obj, 10_000)
+        compiled3(obj, 10_000)
         gc.collect()
         after = sys.getrefcount(obj), sys.getrefcount(m), sys.getrefcount(ValueError)
     assert after == before
