@@ -24,9 +24,10 @@
  *     result means "not now": the count starts again from zero.
  *   - if on_hot raises (it should not: the driver catches everything), the error is
  *     cleared and counted in `errors`, and the code is marked decided. A KeyboardInterrupt
- *     that arrived while the hook ran is not lost: it is cleared and SIGINT re-tripped
+ *     that arrived while the hook ran is not lost: SIGINT is re-tripped
  *     (PyErr_SetInterrupt), so the program gets it at its next eval-breaker check, as it
- *     would have without Ember; the code is then counted again from zero.
+ *     would have without Ember (a Python SIGINT handler of the program's own that raised
+ *     inside the hook runs a second time there: a known difference).
  *
  * Re-entrancy: CPython sets tstate->tracing while any monitoring callback runs, so code
  * that on_hot runs (the compiler, the standard library it uses) fires no events on this
@@ -92,13 +93,11 @@ call_hook(Counter *self, PyObject *code)
     self->busy = 0;
     if (res == NULL) {
         self->errors++;
-        if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) {
-            PyErr_Clear();
-            PyErr_SetInterrupt();
-            set_units(code, 0);
-            Py_RETURN_NONE;
-        }
+        int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
         PyErr_Clear();
+        if (interrupted) {
+            PyErr_SetInterrupt();
+        }
         set_units(code, DECIDED);
         return Py_NewRef(self->disable);
     }
@@ -304,11 +303,25 @@ static PyType_Spec Counter_spec = {
     .slots = Counter_slots,
 };
 
+static PyObject *
+recursion_remaining(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    PyThreadState *tstate = PyThreadState_Get();
+    return Py_BuildValue("(ii)", tstate->py_recursion_remaining, tstate->c_recursion_remaining);
+}
+
+static PyMethodDef module_methods[] = {
+    {"recursion_remaining", recursion_remaining, METH_NOARGS,
+     "recursion_remaining() -> (python frames, C recursion units) this thread has left."},
+    {NULL},
+};
+
 static struct PyModuleDef hotness_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "ember._hotness",
     .m_doc = "Ember's hotness counter (a sys.monitoring callback written in C).",
     .m_size = -1,
+    .m_methods = module_methods,
 };
 
 PyMODINIT_FUNC

@@ -13,9 +13,19 @@ from __future__ import annotations
 import os
 import sys
 
-#: Calls (or, later, loop iterations) before a function is compiled. Provisional until
-#: measured in bench/ (issue 5 sets the default from measurements).
+#: Calls before a function is compiled. Provisional until measured in bench/ (issue 5
+#: sets the default from measurements).
 DEFAULT_THRESHOLD = 1000
+
+#: Loop back-edges worth one call: a function is also hot once its loops went round
+#: threshold * BACK_EDGES_PER_CALL times in all (calls and back-edges add up), so a
+#: function called once that loops a lot is compiled for its next call (there is no
+#: on-stack replacement yet). Provisional, from measurements on the 2-core dev machine
+#: (src/ember/runtime/driver.py, "Thresholds"): an interpreted call of a small function
+#: costs about 2x an empty loop iteration (49 vs 23 ns), and a counted back-edge costs
+#: about 49 ns until the function is decided, so 4 keeps the counting cost per loop
+#: (4000 x 49 ns = 0.2 ms) of the order of the per-function call counting (1000 x 72 ns).
+BACK_EDGES_PER_CALL = 4
 
 DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 

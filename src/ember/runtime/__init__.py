@@ -1,7 +1,8 @@
 """The runtime: decides what to compile and when, installs compiled code, keeps stats.
 
 `start(options)` is called once at process start by `ember._boot` when the JIT is on; it
-only registers a `sys.monitoring` callback (a fraction of a millisecond). Everything else
+only loads the C hotness counter (`ember._hotness`) and registers it as a
+`sys.monitoring` callback (a fraction of a millisecond). Everything else
 (ctypes, the ABI check, the compiler, LLVM) is imported when the first function gets hot.
 See `driver.py` for the decisions, `install.py` for installation, `stats.py` for reports.
 """
@@ -25,15 +26,13 @@ def start(options) -> None:
         from ember.options import tier1_enabled
 
         if not tier1_enabled():
-            # Nothing can be compiled, so counting would only cost: the counting callback
-            # is a Python function, and its frame on top of every counted call moves the
-            # point where RecursionError strikes. Stats are still reported at exit.
-            rt.stats.log("tier 1 is off (EMBER_TIER1=1 turns it on): not counting calls")
-            _runtime = rt
-            atexit.register(rt.at_exit)
-        elif rt.start():
-            _runtime = rt
-            atexit.register(rt.at_exit)
+            # Nothing can be compiled, so counting would only cost (and load the C
+            # counter at every start). Stats are still reported at exit.
+            rt._not_counting("tier 1 is off (EMBER_TIER1=1 turns it on): not counting calls")
+        else:
+            rt.start()  # when it cannot count, it says why (log, stats); stats still at exit
+        _runtime = rt
+        atexit.register(rt.at_exit)
     except Exception as exc:  # noqa: BLE001 - the JIT never stops the program from starting
         if options.log is not None:
             import sys

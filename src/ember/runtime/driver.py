@@ -1,16 +1,45 @@
-"""The runtime's decisions: count calls, screen, check the ABI, compile, install, record.
+"""The runtime's decisions: count hotness, screen, check the ABI, compile, install, record.
 
-Hotness is counted with `sys.monitoring` under `OPTIMIZER_ID`, on PY_START only. The
-callback returns `DISABLE` for a code object once it reached the threshold (compiled or
-refused) or at once when it is not a function body (module, class body), so in steady state
-the interpreter runs with no callback at all. Code objects are counted by id(), holding
-no reference to them.
+Counting: `ember._hotness.Counter` (C, src/ember/_hotness.c) is the `sys.monitoring`
+callback of tool `OPTIMIZER_ID` for PY_START and JUMP. It keeps one integer per code object
+in a co_extra slot (no reference to the code, no id() reuse) and pushes no Python frame, so
+counting never moves the point where RecursionError strikes. A call adds
+`BACK_EDGES_PER_CALL` units, a loop back-edge one; at `threshold` calls' worth of units it
+calls `Runtime._on_hot(code, frame)` from C, on top of the frame that fired the event,
+and only when the thread has room for the compiler's frames (`COMPILER_PY_FRAMES`,
+`COMPILER_C_UNITS`; otherwise it tries again at a later event). `_on_hot` returns
+`DISABLE` once it decided (compiled or refused), after which every event of that code is
+disabled; module and class bodies and forward jumps are disabled at once. So in steady
+state the interpreter runs with no callback at all.
+
+Without the C counter (no C compiler at install time) nothing is counted and the JIT stays
+off, saying why in the log and the stats: a Python callback would put its frame on top of
+every counted call, which is not exact.
 
 When a function is hot: `screen` (reasons to stay interpreted), then `ember.abi.check()`
 the first time (a mismatch turns the JIT off with one warning line), then the compiler
 (`ember.pipeline.compile(func, options)`, which returns a `backend.entry.Entry` or raises
 `Refused`), then `install`. Any exception from any of it is caught and recorded as
 `internal_error`; it never reaches the program and is printed only if logging is on.
+
+Thresholds (provisional; issue 5 sets them from bench/ measurements). Measured on the
+shared 2-core machine (min of 3 processes x 9 runs, 2M events; CPython 3.12.1):
+
+    per event below threshold     PY_START (call)   JUMP (back-edge)
+    no counting (the work itself)     49 ns             23 ns
+    + C counter                      +72 ns            +49 ns
+    + the old Python callback       +852 ns           +378 ns
+
+Most of the C counter's cost is sys.monitoring's own dispatch. Compiling one function
+took 130-260 ms with tier 1 as of this writing, and tier 1 saved about 60 ns per call of
+a one-line function, so by the rule "compile once interpreting cost as much as compiling"
+the call threshold would be far above 1000; it stays 1000 (and `-X jit-threshold`) until
+issue 5. A back-edge counts a quarter of a call (`BACK_EDGES_PER_CALL`, options.py).
+
+Headroom: the compiler's deepest stack, measured below the hook, is 78 Python frames and
+73 C recursion units for the first compile (it imports llvmlite and the compiler), 26 and
+30 for later ones. `COMPILER_PY_FRAMES` and `COMPILER_C_UNITS` ask for about three times
+that, so a program that lowers its recursion limit below about 250 compiles nothing.
 """
 
 from __future__ import annotations
@@ -19,36 +48,81 @@ import sys
 
 from ember.runtime.report import Stats
 
-_CO_OPTIMIZED = 0x0001  # ember.abi.CO_OPTIMIZED, not imported to keep start-up small
-
 TOOL = sys.monitoring.OPTIMIZER_ID
 # Ember's own code is never compiled: it runs while compiling, reporting and installing.
 _OWN_DIR = __file__.rpartition("/runtime/")[0] + "/"
 
+#: The `ember._hotness` this driver was written for (its VERSION constant).
+HOTNESS_VERSION = 1
+#: Recursion headroom the hook needs: Python frames and C recursion units (see above).
+COMPILER_PY_FRAMES = 250
+COMPILER_C_UNITS = 250
+
+
+def load_counter_module():
+    """`ember._hotness`, or a string saying why it cannot be used."""
+    try:
+        from ember import _hotness
+    except ImportError as exc:
+        import os
+
+        note = os.path.join(os.path.dirname(__file__), os.pardir, "_hotness.missing")
+        try:
+            with open(note, encoding="utf-8") as f:
+                why = f.read().strip()
+        except OSError:
+            why = f"{type(exc).__name__}: {exc}"
+        return f"the C hotness counter is not built ({why})"
+    if getattr(_hotness, "VERSION", None) != HOTNESS_VERSION:
+        return (f"the C hotness counter is out of date (version "
+                f"{getattr(_hotness, 'VERSION', None)}, needs {HOTNESS_VERSION}; reinstall)")
+    return _hotness
+
 
 class Runtime:
     def __init__(self, options, compiler=None):
+        from ember.options import BACK_EDGES_PER_CALL
+
         self.options = options
         self.threshold = max(options.threshold, 1)  # 0 and 1 both mean "at the first call"
+        self.call_weight = BACK_EDGES_PER_CALL
         self.stats = Stats(options.threshold, options.log)
         self.compiler = compiler  # None: ember.pipeline.compile, loaded when first needed
         self.enabled = False
-        self._counts: dict[int, int] = {}
+        self.counter = None  # the ember._hotness.Counter while counting
         self._abi_ok: bool | None = None
 
     # -- monitoring --------------------------------------------------------------------
 
     def start(self) -> bool:
+        """Start counting; False (and the reason logged and in the stats) if it cannot."""
+        hotness = load_counter_module()
+        if isinstance(hotness, str):
+            return self._not_counting(f"{hotness}; the JIT stays off")
         mon = sys.monitoring
         try:
             mon.use_tool_id(TOOL, "ember")
         except ValueError:
-            self.stats.log(f"sys.monitoring tool {TOOL} is taken; the JIT stays off")
-            return False
-        mon.register_callback(TOOL, mon.events.PY_START, self._on_py_start)
-        mon.set_events(TOOL, mon.events.PY_START)
+            return self._not_counting(f"sys.monitoring tool {TOOL} is taken; the JIT stays off")
+        self.counter = hotness.Counter(
+            self._on_hot,
+            threshold=self.threshold * self.call_weight,
+            call_weight=self.call_weight,
+            py_headroom=COMPILER_PY_FRAMES,
+            c_headroom=COMPILER_C_UNITS,
+        )
+        mon.register_callback(TOOL, mon.events.PY_START, self.counter)
+        mon.register_callback(TOOL, mon.events.JUMP, self.counter)
+        mon.set_events(TOOL, mon.events.PY_START | mon.events.JUMP)
+        self.stats.not_counting = None
+        self.stats.counter = self.counter
         self.enabled = True
         return True
+
+    def _not_counting(self, why: str) -> bool:
+        self.stats.not_counting = why
+        self.stats.log(why)
+        return False
 
     def stop(self) -> None:
         """Stop counting and send every function back to the interpreter."""
@@ -57,23 +131,18 @@ class Runtime:
             mon = sys.monitoring
             mon.set_events(TOOL, 0)
             mon.register_callback(TOOL, mon.events.PY_START, None)
+            mon.register_callback(TOOL, mon.events.JUMP, None)
             mon.free_tool_id(TOOL)
         install = sys.modules.get("ember.runtime.install")
         if install is not None:
             install.shutdown()
 
-    def _on_py_start(self, code, offset):
-        if not code.co_flags & _CO_OPTIMIZED:
-            return sys.monitoring.DISABLE  # module or class body: never a candidate
-        key = id(code)
-        n = self._counts.get(key, 0) + 1
-        if n < self.threshold:
-            self._counts[key] = n
-            return None
-        self._counts.pop(key, None)
+    def _on_hot(self, code, frame):
+        """Called by the C counter (on top of `frame`, the frame of `code` that fired the
+        event) once `code` is hot. Returns DISABLE: decided, whatever the outcome."""
         if self.enabled and not code.co_filename.startswith(_OWN_DIR):
             try:
-                self._hot(code, _frame_of(code))
+                self._hot(code, frame)
             except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
                 self._internal_error(code, exc)
         return sys.monitoring.DISABLE
@@ -167,16 +236,6 @@ def _no_lowering(func, options):
     from ember.bytecode import Refused
 
     raise Refused("no_lowering", "tier 1: no lowering yet")
-
-
-def _frame_of(code):
-    """The frame that is starting `code`: the nearest caller of the monitoring callback."""
-    frame = sys._getframe(2)
-    for _ in range(8):
-        if frame is None or frame.f_code is code:
-            return frame
-        frame = frame.f_back
-    return None
 
 
 def _function_of(frame, code):

@@ -8,7 +8,13 @@ JSON (`-X jit-stats=PATH`, and `ember.stats()` returns the same dict)::
      "refused": [{"qualname", "filename", "firstlineno", "reason", "detail"}],
      "invalidated": [{"qualname", "filename", "firstlineno", "reason"}],
      "totals": {"compiled", "refused", "invalidated", "compile_ms", "run_ms",
-                "compile_share", "threshold", "refused_by_reason": {reason: count}}}
+                "compile_share", "threshold", "refused_by_reason": {reason: count},
+                "counting": {"on", "why", "events", "hooks", "deferred", "errors"}}}
+
+`counting` says whether hotness is counted at all (`why` when it is not: tier 1 off, the
+C counter not built, the monitoring tool taken) and, when it is, the C counter's figures:
+callbacks received, hook calls, hook calls put off for lack of recursion headroom, hook
+errors.
 
 `reason` is a short stable name (`generator`, `uses_locals`, `no_lowering`, a frontend
 refusal such as `unsupported_opcode`, or `internal_error` when Ember itself failed).
@@ -64,6 +70,9 @@ class Stats:
         self.invalidated: list[Invalidated] = []
         self._log_target = log
         self._log_file = None
+        #: Why hotness is not counted (None while it is), and the C counter when it is.
+        self.not_counting: str | None = "not started"
+        self.counter = None
 
     # -- recording ---------------------------------------------------------------------
 
@@ -126,8 +135,16 @@ class Stats:
                 "compile_share": round(compile_ms / run_ms, 4) if run_ms else 0.0,
                 "threshold": self.threshold,
                 "refused_by_reason": dict(sorted(by_reason.items())),
+                "counting": self._counting(),
             },
         }
+
+    def _counting(self) -> dict:
+        c = self.counter
+        if self.not_counting is not None or c is None:
+            return {"on": False, "why": self.not_counting or "no counter"}
+        return {"on": True, "why": "", "events": c.events, "hooks": c.hooks,
+                "deferred": c.deferred, "errors": c.errors}
 
     def table(self) -> str:
         data = self.as_dict()
@@ -137,6 +154,8 @@ class Stats:
             f"{t['invalidated']} invalidated; compile {t['compile_ms']:.1f} ms of "
             f"{t['run_ms']:.1f} ms run ({100 * t['compile_share']:.1f}%), threshold {t['threshold']}"
         ]
+        if not t["counting"]["on"]:
+            lines.append(f"  not counting hotness: {t['counting']['why']}")
         rows = [("function", "where", "outcome")]
         for c in data["compiled"]:
             where_ = f"{_short(c['filename'])}:{c['firstlineno']}"

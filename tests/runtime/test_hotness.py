@@ -1,0 +1,268 @@
+"""The C hotness counter (ember._hotness) alone, with the driver, and end to end.
+
+In-process tests register a `Counter` as the OPTIMIZER_ID callback themselves (pytest runs
+under the plain venv interpreter, where Ember's boot hook is off and the tool is free).
+End-to-end tests run programs under `./ember` and python3.12 with the differential
+harness.
+"""
+
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ember.runtime import driver
+from tests.harness import assert_same
+
+hotness = pytest.importorskip("ember._hotness", reason="the C hotness counter is not built")
+
+mon = sys.monitoring
+TOOL = mon.OPTIMIZER_ID
+W = 4  # call weight in these tests: a call is worth W back-edges
+
+
+@pytest.fixture
+def counting():
+    """make(on_hot, threshold_calls, **kw) -> a Counter registered for PY_START and JUMP."""
+    registered = []
+
+    def make(on_hot, threshold, py_headroom=0, c_headroom=0, call_weight=W):
+        counter = hotness.Counter(on_hot, threshold=threshold * call_weight,
+                                  call_weight=call_weight, py_headroom=py_headroom,
+                                  c_headroom=c_headroom)
+        mon.use_tool_id(TOOL, "ember-test")
+        registered.append(counter)
+        mon.register_callback(TOOL, mon.events.PY_START, counter)
+        mon.register_callback(TOOL, mon.events.JUMP, counter)
+        mon.set_events(TOOL, mon.events.PY_START | mon.events.JUMP)
+        return counter
+
+    yield make
+    if registered:
+        mon.set_events(TOOL, 0)
+        mon.register_callback(TOOL, mon.events.PY_START, None)
+        mon.register_callback(TOOL, mon.events.JUMP, None)
+        mon.free_tool_id(TOOL)
+        mon.restart_events()
+
+
+def test_calls_counted_then_hook_on_top_of_the_callee_then_disabled(counting):
+    seen = []
+
+    def on_hot(code, frame):
+        # Called from C: the frame right below the hook is the callee's, not a callback's.
+        seen.append((code, frame, sys._getframe(1) is frame, frame.f_back.f_code.co_name))
+        return mon.DISABLE
+
+    counter = counting(on_hot, 3)
+
+    def hot(x):
+        return x
+
+    hot(0)
+    hot(1)
+    assert counter.count(hot.__code__) == 2 * W and seen == []
+    hot(2)
+    assert [(c, f.f_code, below, caller) for c, f, below, caller in seen] == [
+        (hot.__code__, hot.__code__, True, "test_calls_counted_then_hook_on_top_of_the_callee_then_disabled")
+    ]
+    assert counter.count(hot.__code__) == -1  # decided
+    events = counter.events
+    hot(3)
+    hot(4)
+    assert counter.events == events  # DISABLEd: CPython calls the counter no more
+    assert counter.hooks == 1 and counter.errors == 0
+
+
+def test_back_edges_count_with_their_weight(counting):
+    hooks = []
+    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
+
+    def loops(n):
+        total = 0
+        for i in range(n):
+            total += i
+        return total
+
+    loops(30)  # a call is W units, each iteration one back-edge
+    assert hooks == [] and counter.count(loops.__code__) == W + 30
+    loops(100)  # W more at the call: 38 of 40; hot at the second back-edge, mid-loop
+    assert counter.count(loops.__code__) == -1
+    assert hooks == [{"n": 100, "total": 1, "i": 1}]
+
+
+def test_forward_jumps_and_non_function_code_are_disabled_at_once(counting):
+    counter = counting(lambda code, frame: mon.DISABLE, 1000)
+    module_code = compile("for i in range(50):\n    pass\nclass C:\n    x = 1\n", "<m>", "exec")
+    exec(module_code, {})
+    events = counter.events
+    exec(module_code, {})
+    assert counter.events == events  # nothing fires a second time
+    assert counter.count(module_code) == 0 and counter.hooks == 0
+    class_body = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
+    assert counter.count(class_body) == 0
+
+    def branchy(x):
+        if x:
+            y = 1
+        else:
+            y = 2
+        return y
+
+    branchy(0)
+    branchy(1)
+    assert counter.count(branchy.__code__) == 2 * W  # calls only: no jump counted
+
+
+def test_hook_raising_never_reaches_the_program(counting):
+    def on_hot(code, frame):
+        raise ValueError("from the hook")
+
+    counter = counting(on_hot, 2)
+
+    def victim():
+        return "fine"
+
+    assert [victim() for _ in range(5)] == ["fine"] * 5
+    assert counter.errors == 1 and counter.count(victim.__code__) == -1
+
+
+def test_keyboard_interrupt_in_the_hook_reaches_the_program_later(counting):
+    raised = []
+
+    def victim():
+        return "fine"
+
+    def on_hot(code, frame):
+        if code is victim.__code__ and not raised:
+            raised.append(code)
+            raise KeyboardInterrupt  # as if Ctrl-C came while compiling victim
+        return mon.DISABLE
+
+    counter = counting(on_hot, 1)
+    with pytest.raises(KeyboardInterrupt):
+        victim()  # the program sees it at its next eval-breaker check
+        for _ in range(1000):
+            pass
+    assert raised == [victim.__code__] and counter.count(victim.__code__) == -1
+    assert victim() == "fine"
+
+
+def test_hook_waits_for_recursion_headroom(counting):
+    from ember._hotness import recursion_remaining
+
+    depths = []
+
+    def on_hot(code, frame):
+        if code is rec.__code__:
+            depths.append(recursion_remaining()[0])
+        return mon.DISABLE
+
+    top = recursion_remaining()[0]
+    counter = counting(on_hot, 5, py_headroom=top - 3, call_weight=1)
+
+    def rec(n):
+        if n:
+            return rec(n - 1)
+        return len(depths)
+
+    assert rec(30) == 0  # hot at the 5th call, 5 frames down: no room, so put off
+    assert counter.deferred > 0 and counter.hooks == 0
+    rec(0)  # one frame down: now it runs (the hook's own frame is one more)
+    assert counter.hooks == 1 and depths == [top - 2]
+
+
+# -- the driver ---------------------------------------------------------------------------
+
+
+def test_without_the_c_counter_nothing_is_counted_and_the_stats_say_why(tmp_path, monkeypatch):
+    from ember import options
+
+    monkeypatch.setattr(driver, "load_counter_module", lambda: "the C hotness counter is not built (test)")
+    log = tmp_path / "log"
+    rt = driver.Runtime(options.parse({"jit-log": str(log)}, {}))
+    assert rt.start() is False and not rt.enabled
+    counting = rt.stats.as_dict()["totals"]["counting"]
+    assert counting == {"on": False, "why": "the C hotness counter is not built (test); the JIT stays off"}
+    assert "not built (test)" in log.read_text()
+    assert "not counting hotness: the C hotness counter is not built" in rt.stats.table()
+
+
+def test_missing_extension_reads_the_build_note(monkeypatch):
+    import ember
+
+    monkeypatch.setitem(sys.modules, "ember._hotness", None)  # import fails
+    monkeypatch.delattr(ember, "_hotness", raising=False)
+    why = driver.load_counter_module()
+    assert isinstance(why, str) and why.startswith("the C hotness counter is not built (")
+
+
+def test_build_hook_compiles_or_says_why(tmp_path, monkeypatch):
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("ember_hatch_build", root / "hatch_build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+
+    assert build.compile_extension(tmp_path / "ok") is None
+    assert (tmp_path / "ok" / build.extension_name()).exists()
+    assert not (tmp_path / "ok" / build.MISSING).exists()
+
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    why = build.compile_extension(tmp_path / "bad")
+    assert why and "no-such-cc" in why
+    assert not (tmp_path / "bad" / build.extension_name()).exists()
+    assert why in (tmp_path / "bad" / build.MISSING).read_text()
+
+
+# -- end to end, against python3.12 -----------------------------------------------------
+
+LOOP_ONCE = """
+    import json, os, sys
+
+    def work(n):
+        total = 0
+        i = 0
+        while i < n:
+            total += i
+            i += 1
+        return total
+
+    print(work(10_000_000))  # one call, 10**7 back-edges: hot, compiled for the next call
+    print(work(10))
+    print(work(20))
+
+    evidence = os.environ.get("EVIDENCE")
+    if evidence and "ember.runtime" in sys.modules:
+        import ctypes
+        import ember
+        from ember.runtime import install
+
+        rec = install._installed.get(id(work))
+        counts = None
+        if rec is not None:
+            read = lambda addr: ctypes.c_int64.from_address(addr).value
+            counts = [read(rec.entry.native_calls), read(rec.entry.interpreted_calls)]
+        with open(evidence, "w") as f:
+            json.dump({"stats": ember.stats(), "calls": counts}, f)
+"""
+
+
+def test_function_called_once_that_loops_is_native_at_its_next_call(tmp_path):
+    pytest.importorskip("llvmlite")
+    prog = tmp_path / "loop_once.py"
+    prog.write_text(textwrap.dedent(LOOP_ONCE))
+    evidence = tmp_path / "evidence.json"
+    env = {"EMBER_TIER1": "1", "EVIDENCE": str(evidence)}
+    assert_same([str(prog)], env=env, timeout=600)
+    data = json.loads(evidence.read_text())
+    compiled = [c["qualname"] for c in data["stats"]["compiled"]]
+    refused = {r["qualname"]: r["reason"] for r in data["stats"]["refused"]}
+    assert "work" in compiled, refused.get("work")
+    native, interpreted = data["calls"]
+    assert native == 2 and interpreted == 0  # both calls after the first ran native code
+    counting = data["stats"]["totals"]["counting"]
+    assert counting["on"] and counting["hooks"] >= 1 and counting["errors"] == 0
