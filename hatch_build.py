@@ -84,7 +84,9 @@ def compile_extension(dest_dir: Path, source: Path = SOURCE) -> str | None:
                     break
                 if proc.returncode != 0:
                     lines = (proc.stderr or proc.stdout).strip().splitlines()
-                    why = f"{shlex.join(cmd[:1])} failed: {lines[-1] if lines else proc.returncode}"
+                    errors = [ln for ln in lines if "error" in ln.lower()] or lines[-1:]
+                    detail = errors[0].strip() if errors else f"exit status {proc.returncode}"
+                    why = f"{shlex.join(cmd[:1])} failed: {detail}"
                     break
             else:
                 staged = dest_dir / (extension_name() + ".tmp")
