@@ -234,6 +234,34 @@ def test_monitoring_disabled_after_counting(runtime_with):
     assert rec.reason == "test_refusal"
 
 
+def test_no_compile_starts_inside_a_compile(runtime_with):
+    compiled = []
+
+    def helper():
+        return 1
+
+    def compiler(func, opts):
+        compiled.append(func.__name__)
+        for _ in range(10):  # the compiler's own calls get helper hot: not compiled now
+            helper()
+        from ember.bytecode import Refused
+
+        raise Refused("test_refusal", "refused by the test")
+
+    rt = runtime_with(2, compiler)
+
+    def target():
+        return 2
+
+    ours = lambda: [name for name in compiled if name in ("target", "helper")]
+    assert rt.compile_and_install(target) is False  # started outside the hook
+    assert ours() == ["target"] and rt.hooks.get(helper.__code__, 0) >= 1
+    assert rt.counter.count(helper.__code__) != -1  # not decided: counted again
+    helper()
+    helper()
+    assert ours() == ["target", "helper"]
+
+
 def test_compiler_errors_never_reach_the_program(runtime_with):
     def compiler(func, opts):
         raise ZeroDivisionError("inside the compiler")

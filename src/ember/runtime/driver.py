@@ -91,6 +91,7 @@ class Runtime:
         self.enabled = False
         self.counter = None  # the ember._hotness.Counter while counting
         self._abi_ok: bool | None = None
+        self._compiling = False  # compile_and_install is running (from the hook or not)
 
     # -- monitoring --------------------------------------------------------------------
 
@@ -139,7 +140,11 @@ class Runtime:
 
     def _on_hot(self, code, frame):
         """Called by the C counter (on top of `frame`, the frame of `code` that fired the
-        event) once `code` is hot. Returns DISABLE: decided, whatever the outcome."""
+        event) once `code` is hot. Returns DISABLE: decided, whatever the outcome; or None
+        (count again later) while a compile is already running, e.g. one started outside
+        the hook, whose own Python code fires events."""
+        if self._compiling:
+            return None
         if self.enabled and not code.co_filename.startswith(_OWN_DIR):
             try:
                 self._hot(code, frame)
@@ -181,6 +186,7 @@ class Runtime:
 
             compiler = self.compiler = getattr(pipeline, "compile", _no_lowering)
         t0 = time.perf_counter()
+        self._compiling = True
         try:
             entry = compiler(func, self.options)
         except Refused as r:
@@ -189,6 +195,8 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001
             self._internal_error(code, exc)
             return False
+        finally:
+            self._compiling = False
         compile_ms = (time.perf_counter() - t0) * 1000
         install.on_invalidate = self.stats.record_invalidated
         install.install(func, entry)
