@@ -266,3 +266,56 @@ def test_function_called_once_that_loops_is_native_at_its_next_call(tmp_path):
     assert native == 2 and interpreted == 0  # both calls after the first ran native code
     counting = data["stats"]["totals"]["counting"]
     assert counting["on"] and counting["hooks"] >= 1 and counting["errors"] == 0
+
+
+def test_restart_events_brings_no_second_decision(counting):
+    counter = counting(lambda code, frame: mon.DISABLE, 1)
+
+    def once():
+        return 1
+
+    once()
+    assert counter.hooks == 1
+    mon.restart_events()  # what another tool may do: every DISABLEd event fires again
+    once()
+    once()
+    assert counter.hooks == 1 and counter.count(once.__code__) == -1
+
+
+def test_one_hook_at_a_time_across_threads(counting):
+    import threading
+
+    in_hook = threading.Event()
+    second_tried = threading.Event()
+    hooked = []
+
+    def first():
+        return 1
+
+    def second():
+        return 2
+
+    def on_hot(code, frame):
+        if code is first.__code__:
+            in_hook.set()
+            second_tried.wait(10)  # releases the GIL, as the compiler does inside LLVM
+        hooked.append(code.co_name)
+        return mon.DISABLE
+
+    counter = counting(on_hot, 3)
+
+    def other_thread():
+        in_hook.wait(10)
+        for _ in range(10):
+            second()  # hot while first's hook runs: put off, never a second hook at once
+        second_tried.set()
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    for _ in range(3):
+        first()
+    t.join()
+    assert "second" not in hooked and counter.deferred >= 1
+    second()  # now it gets its hook
+    assert hooked.count("first") == 1 and hooked.count("second") == 1
+    assert counter.count(second.__code__) == -1
