@@ -83,14 +83,34 @@ has_headroom(Counter *self)
 }
 
 static PyObject *
+call_hook_kept(Counter *self, PyObject *code);
+
+static PyObject *
 call_hook(Counter *self, PyObject *code)
 {
+    Py_INCREF(self);
+    PyObject *res = call_hook_kept(self, code);
+    Py_DECREF(self);
+    return res;
+}
+
+static PyObject *
+call_hook_kept(Counter *self, PyObject *code)
+{
+    if (self->on_hot == NULL) { /* cleared by the GC: no one to ask */
+        set_units(code, DECIDED);
+        return Py_NewRef(self->disable);
+    }
     PyObject *frame = (PyObject *)PyEval_GetFrame(); /* borrowed; NULL if none */
     PyObject *args[2] = {code, frame != NULL ? frame : Py_None};
+    /* The hook may unregister this counter (Runtime.stop), dropping CPython's reference
+       to it: keep it and the hook alive for the call. */
+    PyObject *on_hot = Py_NewRef(self->on_hot);
     self->busy = 1;
     self->hooks++;
-    PyObject *res = PyObject_Vectorcall(self->on_hot, args, 2, NULL);
+    PyObject *res = PyObject_Vectorcall(on_hot, args, 2, NULL);
     self->busy = 0;
+    Py_DECREF(on_hot);
     if (res == NULL) {
         self->errors++;
         int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
@@ -216,8 +236,7 @@ Counter_traverse(Counter *self, visitproc visit, void *arg)
 static int
 Counter_clear(Counter *self)
 {
-    Py_CLEAR(self->on_hot);
-    Py_CLEAR(self->disable);
+    Py_CLEAR(self->on_hot); /* `disable` stays until dealloc: it is in no cycle */
     return 0;
 }
 
@@ -226,6 +245,7 @@ Counter_dealloc(Counter *self)
 {
     PyObject_GC_UnTrack(self);
     Counter_clear(self);
+    Py_CLEAR(self->disable);
     PyTypeObject *tp = Py_TYPE(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);

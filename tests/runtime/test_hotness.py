@@ -319,3 +319,26 @@ def test_one_hook_at_a_time_across_threads(counting):
     second()  # now it gets its hook
     assert hooked.count("first") == 1 and hooked.count("second") == 1
     assert counter.count(second.__code__) == -1
+
+
+def test_hook_may_unregister_the_counter_it_runs_under():
+    def on_hot(code, frame):
+        # What Runtime.stop does: after this CPython holds no reference to the counter.
+        mon.set_events(TOOL, 0)
+        mon.register_callback(TOOL, mon.events.PY_START, None)
+        mon.register_callback(TOOL, mon.events.JUMP, None)
+        mon.free_tool_id(TOOL)
+        return mon.DISABLE
+
+    mon.use_tool_id(TOOL, "ember-test")
+    mon.register_callback(TOOL, mon.events.PY_START,
+                          hotness.Counter(on_hot, threshold=1, call_weight=1, py_headroom=0,
+                                          c_headroom=0))
+    mon.set_events(TOOL, mon.events.PY_START)
+
+    def f():
+        return 3
+
+    assert f() == 3 and f() == 3
+    assert mon.get_tool(TOOL) is None
+    mon.restart_events()
