@@ -23,6 +23,7 @@ refused.
 from __future__ import annotations
 
 import sys
+import zlib
 
 from llvmlite import ir
 
@@ -239,7 +240,7 @@ def _none(module, b) -> ir.Value:
 
 
 def _cstr(module: ir.Module, text: str) -> ir.Value:
-    name = f"exc.str.{abs(hash(text)) & 0xFFFFFFFF:08x}"
+    name = f"exc.str.{zlib.crc32(text.encode()):08x}"  # the same in every process
     gv = module.globals.get(name)
     if gv is None:
         data = bytearray(text.encode("utf-8") + b"\0")
