@@ -125,6 +125,7 @@ FUNCTIONS: dict[str, str] = {
     "_PyUnicode_JoinArray": "O:OPL",
     "PyUnicode_Concat": "O:OO",
     "PyLong_FromSsize_t": "O:L",
+    "PyLong_FromLongLong": "O:L",
     "PyLong_AsSsize_t": "L:O",
     "PyFloat_FromDouble": "O:D",
     "PyFloat_AsDouble": "D:O",
@@ -136,6 +137,13 @@ FUNCTIONS: dict[str, str] = {
     "PyFunction_NewWithQualName": "O:OOO",
     "_PyEval_GetBuiltin": "O:O",
     "PyImport_ImportModuleLevelObject": "O:OOOOI",
+    # IMPORT_FROM's fallback and messages (lower/imports.py), the match ops (lower/matching.py)
+    "PyImport_GetModule": "O:O",
+    "PyModule_GetFilenameObject": "O:O",
+    "_PyModuleSpec_IsInitializing": "I:O",
+    "PyUnicode_FromFormat": "O:C...",
+    "PyUnicode_FromString": "O:C",
+    "PySet_Contains": "I:OO",
     # errors and exceptions
     "PyErr_Occurred": "O:",
     "PyErr_SetString": "V:OC",

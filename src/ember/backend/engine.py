@@ -1,7 +1,7 @@
 """The one long-lived LLVM JIT engine that every compiled module is added to.
 
 An `Engine` owns an MCJIT execution engine for the host CPU, the optimisation pipeline
-(LLVM's new pass manager at `-O2` by default) and the symbol bindings of `capi`. `add()`
+and the symbol bindings of `capi`. `add()`
 takes a finished llvmlite module, verifies and optimises it, emits machine code into the
 process and returns the addresses of the functions asked for, with the time it took and,
 on request, the optimised LLVM IR, the assembly and the object code (for `-X jit-dump` and
@@ -12,10 +12,24 @@ MCJIT rather than ORC's LLJIT: one engine, modules added over time, an object ca
 resolution through `llvm.add_symbol`. Code added is never freed; invalidated code simply
 stops being reachable. `get_engine()` builds the engine on first use, which is also the
 first time llvmlite.binding (some 200 ms of loading LLVM) is imported.
+
+## Compile cost: the tier-1 pass list and codegen level
+
+Tier-1 code is C API calls, refcount arithmetic and a few inline fast paths; LLVM's `-O2`
+pipeline (inliner, loop passes, vectoriser, GVN) finds almost nothing in it and took most
+of the compile time (measured: `-O2` opt+codegen median ~115 ms over the acceptance and
+stdlib corpus). `TIER1_PASSES` is the chosen list instead: SROA (the few allocas: tool
+flags, error arrays) then instcombine/simplifycfg twice, with dead-store elimination
+between (the frame's slot stores). NewGVN is deliberately absent: this llvmlite's LLVM is
+built with assertions and NewGVN aborts the process on some of our modules.
+
+`EMBER_LLVM=<pipeline>:<codegen level>` overrides both for measurements, e.g.
+`EMBER_LLVM=O2:2` (the old setting), `EMBER_LLVM=tier1:0`, `EMBER_LLVM=none:0`.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -45,8 +59,35 @@ class Compiled:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+#: The tier-1 pass list (module pass manager order); see the module docstring.
+TIER1_PASSES = (
+    "sroa",
+    "instruction_combine",
+    "simplify_cfg",
+    "dead_store_elimination",
+    "instruction_combine",
+    "simplify_cfg",
+)
+#: Default pipeline ("tier1", "O1", "O2", "O3" or "none") and codegen (instruction
+#: selection / register allocation) level 0-3.
+DEFAULT_PIPELINE = "tier1"
+DEFAULT_CODEGEN = 0
+
+
+def _settings() -> tuple[str, int]:
+    spec = os.environ.get("EMBER_LLVM", "")
+    pipeline, _, level = spec.partition(":")
+    pipeline = pipeline or DEFAULT_PIPELINE
+    if pipeline not in ("tier1", "none", "O1", "O2", "O3"):
+        pipeline = DEFAULT_PIPELINE
+    return pipeline, int(level) if level in ("0", "1", "2", "3") else DEFAULT_CODEGEN
+
+
 class Engine:
-    def __init__(self, opt_level: int = 2):
+    def __init__(self, pipeline: str | None = None, codegen_level: int | None = None):
+        env_pipeline, env_level = _settings()
+        pipeline = pipeline or env_pipeline
+        opt_level = env_level if codegen_level is None else codegen_level
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
         target = llvm.Target.from_triple(llvm.get_process_triple())
@@ -58,6 +99,7 @@ class Engine:
             jit=True,
         )
         self.opt_level = opt_level
+        self.pipeline = pipeline
         self.triple = self.target_machine.triple
         self.data_layout = str(self.target_machine.target_data)
         capi.register_symbols()
@@ -141,11 +183,22 @@ class Engine:
             return self._ee.get_global_value_address(name)
 
     def _optimize(self, mod: llvm.ModuleRef) -> None:
-        if self.opt_level == 0:
+        if self.pipeline == "none":
             return
-        pto = llvm.create_pipeline_tuning_options(speed_level=self.opt_level)
+        if self.pipeline.startswith("O"):
+            pto = llvm.create_pipeline_tuning_options(speed_level=int(self.pipeline[1]))
+            pb = llvm.create_pass_builder(self.target_machine, pto)
+            pb.getModulePassManager().run(mod, pb)
+            pb.close()
+            return
+        pto = llvm.create_pipeline_tuning_options(speed_level=0)
         pb = llvm.create_pass_builder(self.target_machine, pto)
-        pb.getModulePassManager().run(mod, pb)
+        mpm = llvm.create_new_module_pass_manager()
+        for name in TIER1_PASSES:
+            getattr(mpm, f"add_{name}_pass")()
+        mpm.run(mod, pb)
+        mpm.close()
+        pb.close()
 
     def _object_emitted(self, module: llvm.ModuleRef, data: bytes) -> None:
         self._last_object = data

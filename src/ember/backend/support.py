@@ -77,24 +77,29 @@ def field_address(builder: ir.IRBuilder, base: ir.Value, offset: int, name=""):
 
 
 def incref(builder: ir.IRBuilder, obj: ir.Value) -> None:
-    """Py_INCREF of 3.12: add 1 to the low 32 bits unless that wraps (immortal)."""
+    """Py_INCREF of 3.12: add 1 to the low 32 bits unless that wraps (immortal).
+
+    Branch-free: an immortal's low word is stored back unchanged (the same value, so no
+    other reader can tell), which keeps a module's block count, and LLVM's time, down."""
     obj = as_ptr(builder, obj)
     low = builder.load(obj, typ=I32, name="rc")
     new = builder.add(low, ir.Constant(I32, 1))
-    with builder.if_then(builder.icmp_unsigned("!=", new, ir.Constant(I32, 0)), likely=True):
-        builder.store(new, obj)
+    wrapped = builder.icmp_unsigned("==", new, ir.Constant(I32, 0))
+    builder.store(builder.select(wrapped, low, new), obj)
 
 
 def decref(builder: ir.IRBuilder, obj: ir.Value) -> None:
-    """Py_DECREF of 3.12: skip immortals; at zero, `_Py_Dealloc`."""
+    """Py_DECREF of 3.12: skip immortals; at zero, `_Py_Dealloc`.
+
+    Branch-free up to the zero test: an immortal's (negative low word) count is stored back
+    unchanged, and can never reach zero."""
     obj = as_ptr(builder, obj)
     rc = builder.load(obj, typ=I64, name="rc")
-    immortal = builder.icmp_signed("<", builder.trunc(rc, I32), ir.Constant(I32, 0))
-    with builder.if_then(builder.not_(immortal), likely=True):
-        new = builder.sub(rc, ir.Constant(I64, 1))
-        builder.store(new, obj)
-        with builder.if_then(builder.icmp_signed("==", new, ir.Constant(I64, 0))):
-            builder.call(capi.declare(builder.module, "_Py_Dealloc"), [obj])
+    mortal = builder.icmp_signed(">=", builder.trunc(rc, I32), ir.Constant(I32, 0))
+    new = builder.sub(rc, builder.zext(mortal, I64))
+    builder.store(new, obj)
+    with builder.if_then(builder.icmp_signed("==", new, ir.Constant(I64, 0)), likely=False):
+        builder.call(capi.declare(builder.module, "_Py_Dealloc"), [obj])
 
 
 def xdecref(builder: ir.IRBuilder, obj: ir.Value) -> None:

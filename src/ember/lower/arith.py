@@ -1,15 +1,21 @@
 """binary_op, unary ops, compare_op, contains_op: the number protocol and rich comparison
 through the C API, exactly as ceval.c's BINARY_OP / UNARY_* / COMPARE_OP / CONTAINS_OP.
 
-No inline fast paths yet: each op is one C API call, which is what the interpreter ends up
-doing for the same operands (its specialisations are equivalent to these calls).
+Inline fast paths (`exact.py` has the rules) for the types CPython 3.12 specialises:
+compact ints (`+ - * // % & | ^`, true division, comparisons) and floats (`+ - * /`,
+comparisons); anything else, and any case a fast path cannot finish exactly, is the one
+generic C API call.
 """
 
 from __future__ import annotations
 
+from llvmlite import ir
+
 from ember.ir import ops
 from ember.ir.ops.arith import BinaryOperator
 from ember.ir.ops.compare import CompareOperator
+from ember.lower import exact
+from ember.lower.exact import DOUBLE
 from ember.lower.registry import lowers
 
 _CAPI = {
@@ -36,13 +42,125 @@ def number_function(op: BinaryOperator) -> str:
     return "PyNumber_" + _CAPI[name]
 
 
+def _floor_parts(b, x, y):
+    """Python's floor division and modulo of i64s (y != 0): C truncates toward zero."""
+    q = b.sdiv(x, y)
+    r = b.srem(x, y)
+    zero = ir.Constant(x.type, 0)
+    adjust = b.and_(b.icmp_signed("!=", r, zero), b.icmp_signed("<", b.xor(r, y), zero))
+    return b.sub(q, b.zext(adjust, x.type)), b.select(adjust, b.add(r, y), r)
+
+
+def _nonzero(cx, y, slow):
+    """Continue only when the i64 divisor `y` is not 0 (else the generic call raises)."""
+    ok = exact.block(cx, "binop.nonzero")
+    cx.b.cbranch(cx.b.icmp_signed("==", y, ir.Constant(y.type, 0)), slow, ok)
+    cx.b.position_at_end(ok)
+
+
+def _int_floor_divide(cx, x, y, slow):
+    _nonzero(cx, y, slow)
+    return exact.box_int(cx, _floor_parts(cx.b, x, y)[0])
+
+
+def _int_remainder(cx, x, y, slow):
+    _nonzero(cx, y, slow)
+    return exact.box_int(cx, _floor_parts(cx.b, x, y)[1])
+
+
+def _int_true_divide(cx, x, y, slow):
+    # long_true_divide: both below 2**53 in magnitude -> (double)x / (double)y, exactly.
+    _nonzero(cx, y, slow)
+    b = cx.b
+    return exact.box_float(cx, b.fdiv(b.sitofp(x, DOUBLE), b.sitofp(y, DOUBLE)))
+
+
+def _int_simple(method):
+    def fast(cx, x, y, slow):
+        return exact.box_int(cx, getattr(cx.b, method)(x, y))
+
+    return fast
+
+
+def _float_simple(method):
+    def fast(cx, x, y, slow):
+        return exact.box_float(cx, getattr(cx.b, method)(x, y))
+
+    return fast
+
+
+def _float_true_divide(cx, x, y, slow):
+    b = cx.b
+    ok = exact.block(cx, "binop.nonzero")
+    b.cbranch(b.fcmp_ordered("==", y, ir.Constant(DOUBLE, 0.0)), slow, ok)
+    b.position_at_end(ok)
+    return exact.box_float(cx, b.fdiv(x, y))
+
+
+#: operator (without "inplace_": int and float have no in-place slots) -> fast path of
+#: two compact ints, as i64s; it returns a new reference or NULL, or branches to `slow`.
+INT_FAST = {
+    "add": _int_simple("add"),
+    "subtract": _int_simple("sub"),
+    "multiply": _int_simple("mul"),
+    "and": _int_simple("and_"),
+    "or": _int_simple("or_"),
+    "xor": _int_simple("xor"),
+    "floor_divide": _int_floor_divide,
+    "remainder": _int_remainder,
+    "true_divide": _int_true_divide,
+}
+#: The same for two exact floats, as doubles.
+FLOAT_FAST = {
+    "add": _float_simple("fadd"),
+    "subtract": _float_simple("fsub"),
+    "multiply": _float_simple("fmul"),
+    "true_divide": _float_true_divide,
+}
+
+
+def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem):
+    """Branch on the operand types to the int and float fast paths; each adds its value
+    to `join`; anything else goes to `slow`."""
+    b = cx.b
+    if int_fast is not None:
+        ints = exact.block(cx, f"{stem}.int")
+        rest = exact.block(cx, f"{stem}.notint") if float_fast is not None else slow
+        b.cbranch(exact.both_exact(cx, left, right, "PyLong_Type"), ints, rest)
+        b.position_at_end(ints)
+        tl, tr = exact.long_tag(cx, left), exact.long_tag(cx, right)
+        compact = exact.block(cx, f"{stem}.compact")
+        b.cbranch(exact.tags_compact(cx, tl, tr), compact, slow)
+        b.position_at_end(compact)
+        x, y = exact.compact_value(cx, left, tl), exact.compact_value(cx, right, tr)
+        join.add(int_fast(cx, x, y, slow))
+        if float_fast is not None:
+            b.position_at_end(rest)
+    if float_fast is not None:
+        floats = exact.block(cx, f"{stem}.float")
+        b.cbranch(exact.both_exact(cx, left, right, "PyFloat_Type"), floats, slow)
+        b.position_at_end(floats)
+        x, y = exact.float_value(cx, left), exact.float_value(cx, right)
+        join.add(float_fast(cx, x, y, slow))
+
+
 @lowers(ops.BinaryOp)
 def lower_binary_op(cx, op):
     fn = number_function(op.op)
-    args = [cx.v(op.left), cx.v(op.right)]
+    left, right = cx.v(op.left), cx.v(op.right)
+    args = [left, right]
     if fn.endswith("Power"):
         args.append(cx.none())
-    return cx.check_null(cx.call(fn, *args))
+    name = str(op.op).removeprefix("inplace_")
+    int_fast, float_fast = INT_FAST.get(name), FLOAT_FAST.get(name)
+    if int_fast is None and float_fast is None:
+        return cx.check_null(cx.call(fn, *args))
+    join = exact.Join(cx, exact.OBJ, "binop")
+    slow = exact.block(cx, "binop.slow")
+    _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, "binop")
+    cx.b.position_at_end(slow)
+    join.add(cx.call(fn, *args))
+    return cx.check_null(join.finish())
 
 
 def _unary(capi_name):
@@ -65,10 +183,38 @@ _RICH = {
 }
 
 
+_ICMP = {"lt": "<", "le": "<=", "eq": "==", "ne": "!=", "gt": ">", "ge": ">="}
+
+
+def _int_compare(pred):
+    def fast(cx, x, y, slow):
+        return cx.bool_obj(cx.b.icmp_signed(pred, x, y))
+
+    return fast
+
+
+def _float_compare(pred):
+    # float_richcompare on two floats is C's comparison: false with a NaN except `!=`.
+    def fast(cx, x, y, slow):
+        b = cx.b
+        cmp = b.fcmp_unordered("!=", x, y) if pred == "!=" else b.fcmp_ordered(pred, x, y)
+        return cx.bool_obj(cmp)
+
+    return fast
+
+
 @lowers(ops.CompareOp)
 def lower_compare_op(cx, op):
-    res = cx.call("PyObject_RichCompare", cx.v(op.left), cx.v(op.right), cx.i32(_RICH[op.op]))
-    return cx.check_null(res)
+    left, right = cx.v(op.left), cx.v(op.right)
+    pred = _ICMP[str(op.op)]
+    join = exact.Join(cx, exact.OBJ, "cmp")
+    slow = exact.block(cx, "cmp.slow")
+    _int_and_float_paths(
+        cx, left, right, _int_compare(pred), _float_compare(pred), slow, join, "cmp"
+    )
+    cx.b.position_at_end(slow)
+    join.add(cx.call("PyObject_RichCompare", left, right, cx.i32(_RICH[op.op])))
+    return cx.check_null(join.finish())
 
 
 @lowers(ops.ContainsOp)

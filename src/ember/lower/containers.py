@@ -2,6 +2,11 @@
 map_add, subscripts and slices, get_len, unpack_sequence (its fast path; the rest through
 `pyhelpers`).
 
+Inline fast paths (rules in `exact.py`): `list[i]` and `tuple[i]` (BINARY_SUBSCR_LIST_INT,
+_TUPLE_INT, plus negative indexes, as list_subscript adds the length), `list[i] = v`
+(STORE_SUBSCR_LIST_INT), `len()` of exact lists and tuples; an exact int index that is not
+compact or out of range takes the generic call, which raises CPython's IndexError.
+
 Builders store new references into freshly made objects (as PyList_SET_ITEM does); on
 failure the half-built object is released and the inputs stay owned by the caller.
 """
@@ -11,7 +16,7 @@ from __future__ import annotations
 from ember import abi
 from ember.backend import support
 from ember.ir import ops
-from ember.lower import pyhelpers
+from ember.lower import exact, pyhelpers
 from ember.lower.registry import lowers
 
 NULL = support.NULL
@@ -100,16 +105,73 @@ def lower_map_add(cx, op):
     cx.check_neg(cx.call("PyDict_SetItem", cx.v(op.dict), cx.v(op.key), cx.v(op.value)))
 
 
+def _index_in_range(cx, index, size, slow):
+    """Continue (returning the i64 index, negatives plus `size`) when `index` is an exact
+    compact int within [-size, size); otherwise branch to `slow`."""
+    b = cx.b
+    is_int = exact.block(cx, "subscr.int")
+    b.cbranch(exact.is_exact(cx, index, "PyLong_Type"), is_int, slow)
+    b.position_at_end(is_int)
+    tag = exact.long_tag(cx, index)
+    compact = exact.block(cx, "subscr.compact")
+    b.cbranch(exact.tags_compact(cx, tag), compact, slow)
+    b.position_at_end(compact)
+    i = exact.compact_value(cx, index, tag)
+    neg = b.icmp_signed("<", i, cx.i64(0))
+    i = b.select(neg, b.add(i, size), i)
+    ok = exact.block(cx, "subscr.inrange")
+    # One unsigned compare covers i < 0 (still negative after adding size) and i >= size.
+    b.cbranch(b.icmp_unsigned("<", i, size), ok, slow)
+    b.position_at_end(ok)
+    return i
+
+
 @lowers(ops.BinarySubscr)
 def lower_binary_subscr(cx, op):
-    return cx.check_null(cx.call("PyObject_GetItem", cx.v(op.container), cx.v(op.key)))
+    b = cx.b
+    container, key = cx.v(op.container), cx.v(op.key)
+    join = exact.Join(cx, OBJ, "subscr")
+    slow = exact.block(cx, "subscr.slow")
+    tp = cx.type_of(container)
+    is_list = b.icmp_unsigned("==", tp, cx.obj_static("PyList_Type"))
+    is_tuple = b.icmp_unsigned("==", tp, cx.obj_static("PyTuple_Type"))
+    seq = exact.block(cx, "subscr.seq")
+    b.cbranch(b.or_(is_list, is_tuple), seq, slow)
+    b.position_at_end(seq)
+    size = support.load_field(b, container, abi.VarObject.ob_size, support.I64)
+    i = _index_in_range(cx, key, size, slow)
+    list_items = support.load_field(b, container, abi.List.ob_item)
+    tuple_items = support.field_address(b, container, abi.Tuple.ob_item)
+    base = b.select(is_list, list_items, tuple_items)
+    item = b.load(b.gep(base, [i], source_etype=OBJ), typ=OBJ)
+    cx.incref(item)
+    join.add(item)
+    b.position_at_end(slow)
+    join.add(cx.call("PyObject_GetItem", container, key))
+    return cx.check_null(join.finish())
 
 
 @lowers(ops.StoreSubscr)
 def lower_store_subscr(cx, op):
-    cx.check_neg(
-        cx.call("PyObject_SetItem", cx.v(op.container), cx.v(op.key), cx.v(op.value))
-    )
+    b = cx.b
+    container, key, value = cx.v(op.container), cx.v(op.key), cx.v(op.value)
+    join = exact.Join(cx, support.I32, "store_subscr")
+    slow = exact.block(cx, "store_subscr.slow")
+    is_list = exact.block(cx, "store_subscr.list")
+    b.cbranch(exact.is_exact(cx, container, "PyList_Type"), is_list, slow)
+    b.position_at_end(is_list)
+    size = support.load_field(b, container, abi.List.ob_size, support.I64)
+    i = _index_in_range(cx, key, size, slow)
+    # list_ass_item: the new reference goes in, then the old one is released.
+    slot = b.gep(support.load_field(b, container, abi.List.ob_item), [i], source_etype=OBJ)
+    old = b.load(slot, typ=OBJ)
+    cx.incref(value)
+    b.store(value, slot)
+    cx.decref(old)
+    join.add(cx.i32(0))
+    b.position_at_end(slow)
+    join.add(cx.call("PyObject_SetItem", container, key, value))
+    cx.check_neg(join.finish())
 
 
 @lowers(ops.DeleteSubscr)
@@ -139,8 +201,22 @@ def lower_store_slice(cx, op):
 
 @lowers(ops.GetLen)
 def lower_get_len(cx, op):
-    n = cx.call("PyObject_Size", cx.v(op.value))
-    cx.check_neg(n)
+    b = cx.b
+    value = cx.v(op.value)
+    join = exact.Join(cx, support.I64, "len")
+    tp = cx.type_of(value)
+    is_seq = b.or_(
+        b.icmp_unsigned("==", tp, cx.obj_static("PyList_Type")),
+        b.icmp_unsigned("==", tp, cx.obj_static("PyTuple_Type")),
+    )
+    fast = exact.block(cx, "len.fast")
+    slow = exact.block(cx, "len.slow")
+    b.cbranch(is_seq, fast, slow)
+    b.position_at_end(fast)
+    join.add(support.load_field(b, value, abi.VarObject.ob_size, support.I64))
+    b.position_at_end(slow)
+    join.add(cx.call("PyObject_Size", value))
+    n = cx.check_neg(join.finish())
     return cx.check_null(cx.call("PyLong_FromSsize_t", n))
 
 

@@ -1,17 +1,20 @@
 """Terminators, truth tests, constants, NULLs, fast-local checks and the eval breaker.
 
 Terminators hand their edges to the core (`cx.edge`, `cx.ret`), which does the
-reference work; truth tests follow ceval.c's POP_JUMP_IF_* (True/False/None without a
-call, else `PyObject_IsTrue`).
+reference work; truth tests follow ceval.c's POP_JUMP_IF_* and TO_BOOL's cases: True,
+False and None, exact ints (zero iff the sign bits say so), exact floats, exact lists and
+tuples (their size) without a call, else `PyObject_IsTrue`.
 """
 
 from __future__ import annotations
 
 from llvmlite import ir
 
+from ember import abi
 from ember.backend import support
 from ember.ir import ops
 from ember.ir.consts import ConstRef
+from ember.lower import exact
 from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
@@ -79,22 +82,42 @@ def _is_true(cx, value) -> ir.Value:
     """i1 truth of `value` (may fail: branches to the error path)."""
     b = cx.b
     true, false = cx.obj_static("_Py_TrueStruct"), cx.obj_static("_Py_FalseStruct")
-    start = b.block
-    slow = cx.fn.append_basic_block("truth.slow")
-    done = cx.fn.append_basic_block("truth.done")
+    join = exact.Join(cx, support.I1, "truth")
     is_t = b.icmp_unsigned("==", value, true)
     is_f = b.icmp_unsigned("==", value, false)
-    b.cbranch(b.or_(is_t, is_f), done, slow)
-    b.position_at_end(slow)
+    is_n = b.icmp_unsigned("==", value, cx.none())
+    other = exact.block(cx, "truth.other")
+    # True -> 1; False, None -> 0.
+    b.cbranch(b.or_(b.or_(is_t, is_f), is_n), join.done, other)
+    join.incoming.append((is_t, b.block))
+    b.position_at_end(other)
+    tp = cx.type_of(value)
+    cases = [
+        ("PyLong_Type", lambda: b.icmp_unsigned(
+            "!=",
+            b.and_(exact.long_tag(cx, value), cx.i64(abi.LONG_SIGN_MASK)),
+            cx.i64(abi.LONG_SIGN_ZERO),
+        )),
+        ("PyFloat_Type", lambda: b.fcmp_unordered(
+            "!=", exact.float_value(cx, value), ir.Constant(exact.DOUBLE, 0.0)
+        )),
+        ("PyList_Type", lambda: b.icmp_signed(
+            "!=", support.load_field(b, value, abi.List.ob_size, support.I64), cx.i64(0)
+        )),
+        ("PyTuple_Type", lambda: b.icmp_signed(
+            "!=", support.load_field(b, value, abi.Tuple.ob_size, support.I64), cx.i64(0)
+        )),
+    ]
+    for type_name, truth in cases:
+        hit = exact.block(cx, f"truth.{type_name}")
+        miss = exact.block(cx, "truth.other")
+        b.cbranch(b.icmp_unsigned("==", tp, cx.obj_static(type_name)), hit, miss)
+        b.position_at_end(hit)
+        join.add(truth())
+        b.position_at_end(miss)
     r = cx.check_neg(cx.call("PyObject_IsTrue", value))
-    r_true = b.icmp_signed("!=", r, cx.i32(0))
-    slow_end = b.block
-    b.branch(done)
-    b.position_at_end(done)
-    phi = b.phi(support.I1)
-    phi.add_incoming(is_t, start)
-    phi.add_incoming(r_true, slow_end)
-    return phi
+    join.add(b.icmp_signed("!=", r, cx.i32(0)))
+    return join.finish()
 
 
 @lowers(ops.Truth)

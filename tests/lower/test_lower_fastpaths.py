@@ -1,0 +1,148 @@
+"""Differential tests of the inline fast paths (lower/exact.py): compact ints, floats,
+list/tuple indexing, truth. Each compiled function is checked against CPython on the
+boundaries where a fast path must hand over to the generic call. `same` compiles with
+`pipeline.compile`, which raises `Refused` rather than silently leaving a function
+interpreted, so every function here is checked to be compiled."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from tests.lower.support import same
+
+
+class IntSub(int):
+    pass
+
+
+class FloatSub(float):
+    pass
+
+
+class L(list):
+    pass
+
+
+class Tu(tuple):
+    pass
+
+
+COMPACT_EDGE = 2**30
+INTS = [0, 1, -1, 2, -2, 3, -5, -6, 7, 255, 256, 257, 2**15, COMPACT_EDGE - 1,
+        -(COMPACT_EDGE - 1), COMPACT_EDGE, -COMPACT_EDGE, 2**31, 2**62, 2**63 - 1, -(2**63),
+        2**64, True, False, IntSub(3), IntSub(-7)]
+FLOATS = [0.0, -0.0, 1.5, -2.25, 1e308, -1e308, 5e-324, math.inf, -math.inf, math.nan,
+          FloatSub(2.5)]
+
+
+def int_ops(a, b):
+    out = [a + b, a - b, a * b, a & b, a | b, a ^ b,
+           a < b, a <= b, a == b, a != b, a > b, a >= b]
+    try:
+        out.append(a // b)
+    except ZeroDivisionError as e:
+        out.append(str(e))
+    try:
+        out.append(a % b)
+    except ZeroDivisionError as e:
+        out.append(str(e))
+    try:
+        out.append(a / b)
+    except ZeroDivisionError as e:
+        out.append(str(e))
+    a += b
+    out.append(a)
+    a -= b
+    a *= 3
+    out.append(a)
+    return out
+
+
+def test_int_boundaries():
+    same(int_ops, *[(a, b) for a in INTS for b in INTS])
+
+
+def float_ops(a, b):
+    out = [a + b, a - b, a * b, a < b, a <= b, a == b, a != b, a > b, a >= b]
+    try:
+        out.append(a / b)
+    except ZeroDivisionError as e:
+        out.append(str(e))
+    return out
+
+
+def test_float_boundaries():
+    same(float_ops, *[(a, b) for a in FLOATS for b in FLOATS])
+    same(float_ops, (1, 2.0), (2.0, 1), (True, 0.5), (IntSub(2), FloatSub(0.0)))
+
+
+def small(a, b):
+    return a + b, a - b, a * b, a // b, a % b
+
+
+def test_small_int_results_are_the_cached_objects():
+    compiled = same(small, (1, 1))
+    for a in range(-20, 300, 7):
+        for b in (1, 2, -3, 5):
+            for got in compiled(a, b):
+                if -5 <= got <= 256:
+                    assert got is int(str(got)), (a, b, got)
+
+
+def test_mismatched_types_raise_cpythons_error():
+    same(int_ops, (1, "a"), ("a", 1), (None, 1))
+    same(float_ops, (1.5, "x"), ([], 2.5))
+
+
+def truth(x):
+    return ("T" if x else "F"), not x
+
+
+def test_truth():
+    same(truth, *[(v,) for v in INTS + FLOATS],
+         *[(v,) for v in ([], [0], (), (0,), None, "", "a", L(), Tu((1,)), {}, {1: 2},
+                          2**100, -(2**100))])
+
+
+def subscr(c, i):
+    return c[i]
+
+
+def test_subscr():
+    seqs = [list(range(10)), tuple(range(10)), [], (), L(range(3)), Tu(range(3)), "abcdef",
+            {0: "a", -1: "b", True: "c"}]
+    keys = [0, 1, -1, -10, -11, 9, 10, 2**30, -(2**30), 2**64, True, IntSub(1), 1.0, "x",
+            slice(1, 3)]
+    same(subscr, *[(s, k) for s in seqs for k in keys])
+
+
+def store(c, i, v):
+    c[i] = v
+    return c
+
+
+def test_store_subscr():
+    for c, i in [([1, 2, 3], 0), ([1, 2, 3], -1), ([1, 2, 3], -3), ([1, 2, 3], -4),
+                 ([1, 2, 3], 3), ([1, 2, 3], True), ([1, 2, 3], 2**40), ([1, 2], 1.0),
+                 (L([1, 2]), 1), ((1, 2), 0), ({}, 5)]:
+        fresh = c.copy() if hasattr(c, "copy") else c
+        same(store, (fresh, i, "v"))
+
+
+def test_refcounts_are_stable():
+    compiled_sub = same(subscr, ([1], 0))
+    compiled_store = same(store, ([1], 0, 2))
+    compiled_ops = same(int_ops, (3, 4))
+    compiled_truth = same(truth, (5,))
+    o = object()
+    lst = [o]
+    big = 10**6 + 1
+    before = sys.getrefcount(o), sys.getrefcount(big)
+    for _ in range(1000):
+        compiled_sub(lst, 0)
+        compiled_sub(lst, -1)
+        compiled_store(lst, 0, o)
+        compiled_ops(big, 3)
+        compiled_truth(big)
+    assert (sys.getrefcount(o), sys.getrefcount(big)) == before
