@@ -16,15 +16,19 @@ first time llvmlite.binding (some 200 ms of loading LLVM) is imported.
 ## Compile cost: the tier-1 pass list and codegen level
 
 Tier-1 code is C API calls, refcount arithmetic and a few inline fast paths; LLVM's `-O2`
-pipeline (inliner, loop passes, vectoriser, GVN) finds almost nothing in it and took most
-of the compile time (measured: `-O2` opt+codegen median ~115 ms over the acceptance and
-stdlib corpus). `TIER1_PASSES` is the chosen list instead: SROA (the few allocas: tool
-flags, error arrays) then instcombine/simplifycfg twice, with dead-store elimination
-between (the frame's slot stores). NewGVN is deliberately absent: this llvmlite's LLVM is
-built with assertions and NewGVN aborts the process on some of our modules.
+pipeline (inliner, loop passes, vectoriser, GVN) finds little in it and took half of
+LLVM's time. `TIER1_PASSES` is the chosen list instead: SROA (the few allocas: tool flags,
+error arrays) then instcombine/simplifycfg twice, with dead-store elimination between (the
+frame's slot stores). NewGVN is deliberately absent: this llvmlite's LLVM is built with
+assertions and NewGVN aborts the process on some of our modules.
+
+Codegen stays at level 2: level 0 (FastISel, fast register allocator) cuts codegen time
+by ~5x but doubled the run time of compiled loops (spills around every call), measured
+on int/float loops and fib; that broke "compiled code is not slower than CPython".
 
 `EMBER_LLVM=<pipeline>:<codegen level>` overrides both for measurements, e.g.
-`EMBER_LLVM=O2:2` (the old setting), `EMBER_LLVM=tier1:0`, `EMBER_LLVM=none:0`.
+`EMBER_LLVM=O2:2` (the old setting), `EMBER_LLVM=tier1:0` (cheapest codegen),
+`EMBER_LLVM=none:2`.
 """
 
 from __future__ import annotations
@@ -71,7 +75,7 @@ TIER1_PASSES = (
 #: Default pipeline ("tier1", "O1", "O2", "O3" or "none") and codegen (instruction
 #: selection / register allocation) level 0-3.
 DEFAULT_PIPELINE = "tier1"
-DEFAULT_CODEGEN = 0
+DEFAULT_CODEGEN = 2
 
 
 def _settings() -> tuple[str, int]:
