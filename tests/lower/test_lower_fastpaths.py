@@ -146,3 +146,22 @@ def test_refcounts_are_stable():
         compiled_ops(big, 3)
         compiled_truth(big)
     assert (sys.getrefcount(o), sys.getrefcount(big)) == before
+
+
+def float_temps(x, y):
+    a = x * 0.5 + y * 1.25 - 0.125  # temporaries with one reference are reused in place
+    b = (x + y) * (x - y) / (a + 1e-9) + x  # x and y stay live: never written to
+    c = a * a
+    return x, y, a, b, c, (x * 2.0) + (x * 2.0)
+
+
+def test_float_temporaries_reused_exactly():
+    compiled = same(float_temps, (1.5, 2.5), (-0.0, 0.0), (math.nan, 1.0), (1e308, 1e308))
+    x, y = 3.25, -1.5
+    for _ in range(100):
+        assert compiled(x, y) == float_temps(x, y)
+    assert (x, y) == (3.25, -1.5)
+    before = sys.getrefcount(x), sys.getrefcount(y)
+    for _ in range(1000):
+        compiled(x, y)
+    assert (sys.getrefcount(x), sys.getrefcount(y)) == before

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from llvmlite import ir
 
+from ember import abi
+from ember.backend import support
 from ember.ir import ops
 from ember.ir.ops.arith import BinaryOperator
 from ember.ir.ops.compare import CompareOperator
-from ember.lower import exact
+from ember.lower import exact, liveness
 from ember.lower.exact import DOUBLE
 from ember.lower.registry import lowers
 
@@ -83,18 +85,52 @@ def _int_simple(method):
 
 
 def _float_simple(method):
-    def fast(cx, x, y, slow):
-        return exact.box_float(cx, getattr(cx.b, method)(x, y))
+    def fast(cx, x, y, slow, box=None):
+        return (box or exact.box_float)(cx, getattr(cx.b, method)(x, y))
 
     return fast
 
 
-def _float_true_divide(cx, x, y, slow):
+def _float_true_divide(cx, x, y, slow, box=None):
     b = cx.b
     ok = exact.block(cx, "binop.nonzero")
     b.cbranch(b.fcmp_ordered("==", y, ir.Constant(DOUBLE, 0.0)), slow, ok)
     b.position_at_end(ok)
-    return exact.box_float(cx, b.fdiv(x, y))
+    return (box or exact.box_float)(cx, b.fdiv(x, y))
+
+
+def _dies_here(cx, op, value) -> bool:
+    """`value` is a reference this function owns and does not use after `op` (not even
+    in a fast local: a frame slot would hold a reference of its own)."""
+    own = getattr(cx, "own", None)
+    if own is None:
+        return False
+    root = own.root_of(value)
+    return own.kind.get(root) == liveness.OWNED and root not in own.after.get(op, {root})
+
+
+def _reusing_box(cx, candidates):
+    """A float boxer that, like ceval.c's DECREF_INPUTS_AND_REUSE_FLOAT, writes the result
+    into an operand whose only reference is ours and dies at this op (refcount 1), instead
+    of allocating; the core's release after the op then drops the extra reference taken
+    here. Otherwise PyFloat_FromDouble."""
+    def box(cx, value):
+        b = cx.b
+        join = exact.Join(cx, exact.OBJ, "fbox")
+        for obj in candidates:
+            reuse = exact.block(cx, "fbox.reuse")
+            nxt = exact.block(cx, "fbox.next")
+            rc = support.load_field(b, obj, abi.Object.ob_refcnt, support.I64)
+            b.cbranch(b.icmp_unsigned("==", rc, cx.i64(1)), reuse, nxt)
+            b.position_at_end(reuse)
+            b.store(value, support.field_address(b, obj, abi.Float.ob_fval))
+            b.store(cx.i64(2), support.as_ptr(b, obj))
+            join.add(obj)
+            b.position_at_end(nxt)
+        join.add(exact.box_float(cx, value))
+        return join.finish()
+
+    return box if candidates else None
 
 
 #: operator (without "inplace_": int and float have no in-place slots) -> fast path of
@@ -119,7 +155,8 @@ FLOAT_FAST = {
 }
 
 
-def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem):
+def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem,
+                         float_box=None):
     """Branch on the operand types to the int and float fast paths; each adds its value
     to `join`; anything else goes to `slow`."""
     b = cx.b
@@ -141,7 +178,10 @@ def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem
         b.cbranch(exact.both_exact(cx, left, right, "PyFloat_Type"), floats, slow)
         b.position_at_end(floats)
         x, y = exact.float_value(cx, left), exact.float_value(cx, right)
-        join.add(float_fast(cx, x, y, slow))
+        if float_box is not None:
+            join.add(float_fast(cx, x, y, slow, box=float_box))
+        else:
+            join.add(float_fast(cx, x, y, slow))
 
 
 @lowers(ops.BinaryOp)
@@ -157,7 +197,14 @@ def lower_binary_op(cx, op):
         return cx.check_null(cx.call(fn, *args))
     join = exact.Join(cx, exact.OBJ, "binop")
     slow = exact.block(cx, "binop.slow")
-    _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, "binop")
+    reusable = []
+    if float_fast is not None:
+        if _dies_here(cx, op, op.left):
+            reusable.append(left)
+        if _dies_here(cx, op, op.right) and cx.own.root_of(op.right) != cx.own.root_of(op.left):
+            reusable.append(right)
+    _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, "binop",
+                         _reusing_box(cx, reusable))
     cx.b.position_at_end(slow)
     join.add(cx.call(fn, *args))
     return cx.check_null(join.finish())
