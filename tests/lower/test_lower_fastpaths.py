@@ -165,3 +165,17 @@ def test_float_temporaries_reused_exactly():
     for _ in range(1000):
         compiled(x, y)
     assert (sys.getrefcount(x), sys.getrefcount(y)) == before
+
+
+def test_big_function_goes_to_the_level_0_engine():
+    """A module over engine.BIG_MODULE_BLOCKS blocks is emitted by the second (codegen
+    level 0) MCJIT engine; its code and its entry's counters must work the same."""
+    from ember.backend import engine
+
+    lines = ["def big(a, b):", "    x = 0"]
+    lines += [f"    x = x + a[{i % 5}] * b - {i}" for i in range(300)]
+    lines += ["    return x"]
+    ns: dict = {}
+    exec("\n".join(lines), ns)
+    same(ns["big"], ([1, 2, 3, 4, 5], 3), ([1.5, 2, 3, 4, 5], 2.5), ([1, 2, 3, 4, 5], "x"))
+    assert engine.get_engine()._big_ee is not None

@@ -26,6 +26,14 @@ Codegen stays at level 2: level 0 (FastISel, fast register allocator) cuts codeg
 by ~5x but doubled the run time of compiled loops (spills around every call), measured
 on int/float loops and fib; that broke "compiled code is not slower than CPython".
 
+Except for big modules: level 2's register allocation grows much faster than linearly
+with blocks x live values (a 2,400-block function, nbody's `advance` with its fast
+paths: ~4 s at level 2, 0.3 s at level 0, quiet machine estimate; a 8,800-block
+`main`: 56 s against 2 s). Modules with more than `BIG_MODULE_BLOCKS` basic blocks go to
+a second MCJIT engine whose target machine runs codegen at level 0. Such functions are
+mostly long straight-line drivers (`main`), compiled from loop counts, where compile
+time matters more than code quality.
+
 `EMBER_LLVM=<pipeline>:<codegen level>` overrides both for measurements, e.g.
 `EMBER_LLVM=O2:2` (the old setting), `EMBER_LLVM=tier1:0` (cheapest codegen),
 `EMBER_LLVM=none:2`.
@@ -76,6 +84,8 @@ TIER1_PASSES = (
 #: selection / register allocation) level 0-3.
 DEFAULT_PIPELINE = "tier1"
 DEFAULT_CODEGEN = 2
+#: Modules with more basic blocks than this are emitted at codegen level 0.
+BIG_MODULE_BLOCKS = 1200
 
 
 def _settings() -> tuple[str, int]:
@@ -94,28 +104,48 @@ class Engine:
         opt_level = env_level if codegen_level is None else codegen_level
         llvm.initialize_native_target()
         llvm.initialize_native_asmprinter()
-        target = llvm.Target.from_triple(llvm.get_process_triple())
-        self.target_machine = target.create_target_machine(
-            cpu=llvm.get_host_cpu_name(),
-            features=llvm.get_host_cpu_features().flatten(),
-            opt=opt_level,
-            codemodel="jitdefault",
-            jit=True,
-        )
+        self.target_machine = self._new_target_machine(opt_level)
         self.opt_level = opt_level
         self.pipeline = pipeline
         self.triple = self.target_machine.triple
         self.data_layout = str(self.target_machine.target_data)
         capi.register_symbols()
-        backing = llvm.parse_assembly("")
-        backing.triple = self.triple
-        self._ee = llvm.create_mcjit_compiler(backing, self.target_machine)
-        self._ee.set_object_cache(self._object_emitted)
+        self._ee = self._new_ee(self.target_machine)
+        #: codegen level 0 for big modules (made on first use); see the module docstring.
+        self._big_ee = None
+        self._big_tm = None
         self._last_object: bytes | None = None
         # LLVM releases the GIL while it works; one module at a time goes in.
         self._lock = threading.Lock()
         self._serial = 0
         self._modules: list[llvm.ModuleRef] = []
+
+    @staticmethod
+    def _new_target_machine(level: int):
+        target = llvm.Target.from_triple(llvm.get_process_triple())
+        return target.create_target_machine(
+            cpu=llvm.get_host_cpu_name(),
+            features=llvm.get_host_cpu_features().flatten(),
+            opt=level,
+            codemodel="jitdefault",
+            jit=True,
+        )
+
+    def _new_ee(self, target_machine):
+        backing = llvm.parse_assembly("")
+        backing.triple = self.triple
+        ee = llvm.create_mcjit_compiler(backing, target_machine)
+        ee.set_object_cache(self._object_emitted)
+        return ee
+
+    def _engine_for(self, blocks: int):
+        """(target machine, execution engine) that emits a module of `blocks` blocks."""
+        if blocks <= BIG_MODULE_BLOCKS or self.opt_level == 0:
+            return self.target_machine, self._ee
+        if self._big_ee is None:
+            self._big_tm = self._new_target_machine(0)
+            self._big_ee = self._new_ee(self._big_tm)
+        return self._big_tm, self._big_ee
 
     def unique_name(self, stem: str) -> str:
         """A symbol name no other module in this engine uses (`ember.<n>.<stem>`)."""
@@ -143,8 +173,11 @@ class Engine:
         Raises CompileError if LLVM rejects the module; nothing is loaded then.
         """
         t0 = time.perf_counter()
+        text = str(module)
+        # Block labels are the lines that end with ':' (llvmlite quotes odd names).
+        blocks = text.count(":\n")
         try:
-            mod = llvm.parse_assembly(str(module))
+            mod = llvm.parse_assembly(text)
             mod.verify()
         except RuntimeError as exc:
             raise CompileError(f"LLVM rejected the module: {exc}") from None
@@ -152,15 +185,17 @@ class Engine:
         self._optimize(mod)
         t2 = time.perf_counter()
         llvm_ir = str(mod) if "llvm" in dump else None
-        asm = self.target_machine.emit_assembly(mod) if "asm" in dump else None
+        with self._lock:
+            tm, ee = self._engine_for(blocks)
+        asm = tm.emit_assembly(mod) if "asm" in dump else None
         with self._lock:
             self._last_object = None
-            self._ee.add_module(mod)
+            ee.add_module(mod)
             try:
-                self._ee.finalize_object()
-                addresses = {n: self._ee.get_function_address(n) for n in names}
+                ee.finalize_object()
+                addresses = {n: ee.get_function_address(n) for n in names}
             except RuntimeError as exc:
-                self._ee.remove_module(mod)
+                ee.remove_module(mod)
                 raise CompileError(f"LLVM could not emit code: {exc}") from None
             obj = self._last_object
             self._modules.append(mod)
@@ -184,7 +219,10 @@ class Engine:
     def global_address(self, name: str) -> int:
         """The address of a global variable of a module already added."""
         with self._lock:
-            return self._ee.get_global_value_address(name)
+            address = self._ee.get_global_value_address(name)
+            if not address and self._big_ee is not None:
+                address = self._big_ee.get_global_value_address(name)
+            return address
 
     def _optimize(self, mod: llvm.ModuleRef) -> None:
         if self.pipeline == "none":
