@@ -22,10 +22,59 @@ if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 12):
     raise SystemExit(2)
 
 
-def __getattr__(name):
-    # The library interface is loaded on first use, so `import ember` stays cheap.
-    if name == "stats":
-        from ember.runtime import stats
+# The library interface. Each function loads what it needs when called, so `import ember`
+# stays cheap (no llvmlite, no ctypes: those load when something is about to be compiled).
+# Tier 1 follows the same switch as the `ember` command (`EMBER_TIER1=1` for now); while
+# it is off, these do nothing and `stats()` says why.
 
-        return stats
-    raise AttributeError(f"module 'ember' has no attribute {name!r}")
+
+def install(*, threshold=None, stats=None, log=None):
+    """Turn the JIT on in this process: count calls and loops, compile what gets hot.
+
+    Keyword arguments override Ember's switches (`-X jit-threshold`, `-X jit-stats`,
+    `-X jit-log`, or their `EMBER_*` variables), and apply at the first install() only.
+    Returns True when the JIT is counting. Calling it again does nothing.
+    """
+    from ember.runtime import library
+
+    return library.install(threshold=threshold, stats=stats, log=log)
+
+
+def uninstall():
+    """Turn the JIT off: stop counting and send every compiled function back to the
+    interpreter. The stats are kept; `install()` turns the JIT on again (functions already
+    decided stay interpreted)."""
+    from ember.runtime import library
+
+    library.uninstall()
+
+
+def jit(func=None):
+    """Decorator: compile `func` at its first call, without waiting for it to get hot.
+
+    The function object is returned as it is (same identity, `__code__`, `__name__`);
+    the first call runs interpreted and triggers the compile, later calls run the compiled
+    code. A function Ember cannot compile stays interpreted (see `stats()["refused"]`).
+    Works with or without `install()`; without it, nothing else is counted or compiled.
+    Also takes a staticmethod or classmethod, and may be written `@jit()`.
+    """
+    if func is None:
+        return jit
+    import types
+
+    target = func.__func__ if isinstance(func, (staticmethod, classmethod)) else func
+    if type(target) is not types.FunctionType:
+        raise TypeError(
+            "ember.jit expects a Python function, got {}".format(type(target).__name__)  # noqa: UP032
+        )
+    from ember.runtime import library
+
+    library.jit(target)
+    return func
+
+
+def stats():
+    """What `-X jit-stats=PATH` would write now, as a dict (see ember.runtime.report)."""
+    from ember import runtime
+
+    return runtime.stats()

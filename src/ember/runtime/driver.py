@@ -51,9 +51,25 @@ from ember.runtime.report import Stats
 TOOL = sys.monitoring.OPTIMIZER_ID
 # Ember's own code is never compiled: it runs while compiling, reporting and installing.
 _OWN_DIR = __file__.rpartition("/runtime/")[0] + "/"
+# Nor is the code of the compiler's dependencies (llvmlite), which runs while compiling;
+# its directory is added once llvmlite is imported (it cannot run before). Skipped
+# silently, as Ember's own code is: these are not the program's functions.
+_skip_dirs: tuple[str, ...] = (_OWN_DIR,)
+_DEPENDENCIES = ("llvmlite",)
+
+
+def _not_compiled_here(filename: str) -> bool:
+    global _skip_dirs
+    if len(_skip_dirs) == 1:
+        modules = [sys.modules.get(name) for name in _DEPENDENCIES]
+        if all(m is not None for m in modules):
+            dirs = [getattr(m, "__file__", None) or "" for m in modules]
+            _skip_dirs += tuple(d.rpartition("/")[0] + "/" for d in dirs if "/" in d)
+    return filename.startswith(_skip_dirs)
+
 
 #: The `ember._hotness` this driver was written for (its VERSION constant).
-HOTNESS_VERSION = 1
+HOTNESS_VERSION = 2
 #: Recursion headroom the hook needs: Python frames and C recursion units (see above).
 COMPILER_PY_FRAMES = 250
 COMPILER_C_UNITS = 250
@@ -90,13 +106,24 @@ class Runtime:
         self.compiler = compiler  # None: ember.pipeline.compile, loaded when first needed
         self.enabled = False
         self.counter = None  # the ember._hotness.Counter while counting
+        self.counting_all = False  # PY_START and JUMP switched on globally
+        self._marked: dict[int, object] = {}  # code objects with local events (mark)
         self._abi_ok: bool | None = None
         self._compiling = False  # compile_and_install is running (from the hook or not)
 
     # -- monitoring --------------------------------------------------------------------
 
-    def start(self) -> bool:
-        """Start counting; False (and the reason logged and in the stats) if it cannot."""
+    def start(self, count_all: bool = True) -> bool:
+        """Start counting; False (and the reason logged and in the stats) if it cannot.
+
+        With count_all False, the counter is registered but no event is switched on
+        globally: only functions given to `mark` are compiled (`ember.jit` without
+        `ember.install`), and the rest of the program runs with no callback at all.
+        """
+        if self.enabled:
+            if count_all:
+                self.count_all()
+            return True
         hotness = load_counter_module()
         if isinstance(hotness, str):
             return self._not_counting(f"{hotness}; the JIT stays off")
@@ -114,10 +141,29 @@ class Runtime:
         )
         mon.register_callback(TOOL, mon.events.PY_START, self.counter)
         mon.register_callback(TOOL, mon.events.JUMP, self.counter)
-        mon.set_events(TOOL, mon.events.PY_START | mon.events.JUMP)
         self.stats.not_counting = None
         self.stats.counter = self.counter
         self.enabled = True
+        if count_all:
+            self.count_all()
+        return True
+
+    def count_all(self) -> None:
+        """Count every function (the default; `ember.install`)."""
+        sys.monitoring.set_events(TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
+        self.counting_all = True
+
+    def mark(self, func) -> bool:
+        """Compile `func` at its next call (`ember.jit`): the C counter sees its code as
+        hot already, and its PY_START is switched on for this code alone. The compile runs
+        in the counter's hook, like any other, so tracers and profilers never see it.
+        False if the JIT is off or the code was decided already."""
+        if not self.enabled or not self.counter.mark(func.__code__):
+            return False
+        code = func.__code__
+        self._marked[id(code)] = code
+        mon = sys.monitoring
+        mon.set_local_events(TOOL, code, mon.get_local_events(TOOL, code) | mon.events.PY_START)
         return True
 
     def _not_counting(self, why: str) -> bool:
@@ -129,8 +175,12 @@ class Runtime:
         """Stop counting and send every function back to the interpreter."""
         if self.enabled:
             self.enabled = False
+            self.counting_all = False
             mon = sys.monitoring
             mon.set_events(TOOL, 0)
+            for code in self._marked.values():  # 3.12's free_tool_id leaves local events on
+                mon.set_local_events(TOOL, code, 0)
+            self._marked.clear()
             mon.register_callback(TOOL, mon.events.PY_START, None)
             mon.register_callback(TOOL, mon.events.JUMP, None)
             mon.free_tool_id(TOOL)
@@ -145,7 +195,7 @@ class Runtime:
         the hook, whose own Python code fires events."""
         if self._compiling:
             return None
-        if self.enabled and not code.co_filename.startswith(_OWN_DIR):
+        if self.enabled and not _not_compiled_here(code.co_filename):
             try:
                 self._hot(code, frame)
             except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
@@ -199,6 +249,7 @@ class Runtime:
             self._compiling = False
         compile_ms = (time.perf_counter() - t0) * 1000
         install.on_invalidate = self.stats.record_invalidated
+        self.stats.sync = install.drain
         install.install(func, entry)
         self.stats.record_compiled(code, getattr(entry, "tier", 1), compile_ms)
         return True

@@ -6,128 +6,90 @@ as they are; every call, from the interpreter or from C, now goes through the en
 also sets `func_version` to 0, so the interpreter stops inlining calls to it.) The entry
 keeps `_PyFunction_Vectorcall` for what it does not handle; `uninstall` puts it back.
 
-A function watcher takes the code off a function whose `__code__`, `__defaults__` or
-`__kwdefaults__` is about to change (the compiled code assumed the old ones), and forgets a
-function when it is destroyed. Records hold no reference to the function (its address
-only), so installing never keeps a function alive. The watcher is registered at the first
-install; its first filter runs in machine code (see `backend.support.compile_func_watcher`).
+The bookkeeping that must happen at CPython's own moments lives in C, in `ember._hotness`
+(see its header): a function watcher with no Python callback puts `_PyFunction_Vectorcall`
+back on an installed function whose `__code__`, `__defaults__` or `__kwdefaults__` is
+about to change (the compiled code assumed the old ones), and forgets a function when it
+is destroyed, logging both. So no Python code of Ember's runs when a closure is created or
+a function freed, and a tracer or profiler never sees Ember.
+
+Here, `_installed` keeps what the stats need (the code object, the entry), keyed by the
+function's address; it holds no reference to the function, so installing never keeps a
+function alive. `drain()` reads the C log, in order, before every use of `_installed`:
+a destroyed function's record goes (its address may be reused by a new function), a
+modified one's goes and is reported to `on_invalidate`. So an invalidation reaches the
+stats and the log at the next install, report or exit, not at the moment it happened.
 """
 
 from __future__ import annotations
 
-import ctypes
-from dataclasses import dataclass
-
-from ember import abi
-
-_api = ctypes.pythonapi
-_api.PyFunction_SetVectorcall.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
-_api.PyFunction_SetVectorcall.restype = None
-_api.PyFunction_AddWatcher.argtypes = [ctypes.c_void_p]
-_api.PyFunction_AddWatcher.restype = ctypes.c_int
-_api.PyFunction_ClearWatcher.argtypes = [ctypes.c_int]
-_api.PyFunction_ClearWatcher.restype = ctypes.c_int
+from ember import _hotness
 
 #: CPython's own vectorcall for Python functions, which the entries fall back to.
-PY_VECTORCALL = ctypes.cast(_api._PyFunction_Vectorcall, ctypes.c_void_p).value
+PY_VECTORCALL = _hotness.PY_VECTORCALL
 
 _WATCH_EVENTS = {
-    abi.FUNC_EVENT_MODIFY_CODE: "__code__ changed",
-    abi.FUNC_EVENT_MODIFY_DEFAULTS: "__defaults__ changed",
-    abi.FUNC_EVENT_MODIFY_KWDEFAULTS: "__kwdefaults__ changed",
+    _hotness.EVENT_MODIFY_CODE: "__code__ changed",
+    _hotness.EVENT_MODIFY_DEFAULTS: "__defaults__ changed",
+    _hotness.EVENT_MODIFY_KWDEFAULTS: "__kwdefaults__ changed",
 }
-_WatchCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
 
-@dataclass(slots=True)
 class Installed:
-    address: int  # id() of the function object
-    code: object  # the code object the entry was compiled for
-    entry: object  # backend.entry.Entry (its machine code lives as long as the engine)
+    __slots__ = ("address", "code", "entry")
+
+    def __init__(self, address: int, code, entry) -> None:
+        self.address = address  # id() of the function object
+        self.code = code  # the code object the entry was compiled for
+        self.entry = entry  # backend.entry.Entry (its machine code lives as long as the engine)
 
 
 _installed: dict[int, Installed] = {}
-_watcher_id: int | None = None
-_watcher_callback = None  # the ctypes callback object, kept alive while registered
-#: Called as on_invalidate(code, reason) after a watched change uninstalled a function.
+#: Called as on_invalidate(code, reason) for a function a watched change sent back.
 on_invalidate = None
 
-
-def vectorcall_of(func) -> int:
-    return ctypes.c_void_p.from_address(id(func) + abi.Function.vectorcall).value or 0
-
-
-def is_installed(func) -> bool:
-    return id(func) in _installed
-
-
-def installed_count() -> int:
-    return len(_installed)
+vectorcall_of = _hotness.vectorcall_of
+is_installed = _hotness.is_installed
+installed_count = _hotness.installed_count
 
 
 def install(func, entry) -> None:
     """Route every call of `func` through `entry` (a backend.entry.Entry)."""
-    if vectorcall_of(func) != PY_VECTORCALL:
-        raise RuntimeError(f"{func.__qualname__} does not use CPython's vectorcall")
-    _ensure_watcher()
+    drain()
+    _hotness.install(func, entry.address)  # RuntimeError if another vectorcall is set
     _installed[id(func)] = Installed(id(func), func.__code__, entry)
-    _api.PyFunction_SetVectorcall(id(func), entry.address)
 
 
 def uninstall(func) -> bool:
     """Send `func` back to the interpreter; False if Ember had nothing on it."""
-    return _uninstall_address(id(func))
-
-
-def _uninstall_address(address: int) -> bool:
-    rec = _installed.pop(address, None)
-    if rec is None:
-        return False
-    vc = ctypes.c_void_p.from_address(address + abi.Function.vectorcall).value
-    if vc == rec.entry.address:
-        _api.PyFunction_SetVectorcall(address, PY_VECTORCALL)
-    return True
+    drain()
+    _installed.pop(id(func), None)
+    return _hotness.uninstall(func)
 
 
 def uninstall_all() -> None:
-    for address in list(_installed):
-        _uninstall_address(address)
+    drain()
+    _hotness.uninstall_all()
+    _installed.clear()
 
 
 def shutdown() -> None:
     """Everything back to the interpreter and the watcher gone (at exit, or ember.uninstall)."""
-    global _watcher_id, _watcher_callback
-    uninstall_all()
-    if _watcher_id is not None:
-        _api.PyFunction_ClearWatcher(_watcher_id)
-        _watcher_id = None
-        _watcher_callback = None
+    drain()
+    _hotness.clear()
+    _installed.clear()
 
 
-def _ensure_watcher() -> None:
-    global _watcher_id, _watcher_callback
-    if _watcher_id is not None:
-        return
-    from ember.backend import support
-
-    callback = _WatchCallback(_on_function_event)
-    handler = ctypes.cast(callback, ctypes.c_void_p).value
-    filtered = support.compile_func_watcher(handler)
-    wid = _api.PyFunction_AddWatcher(filtered)
-    if wid < 0:
-        raise RuntimeError("no function watcher left (CPython allows 8)")
-    _watcher_id, _watcher_callback = wid, callback
-
-
-def _on_function_event(event: int, func_address: int, new_value: int) -> int:
-    # Runs inside CPython's function machinery: must not raise, must not keep `func`.
-    try:
-        if event == abi.FUNC_EVENT_DESTROY:
-            _installed.pop(func_address, None)
-        elif event in _WATCH_EVENTS:
-            rec = _installed.get(func_address)
-            if rec is not None and _uninstall_address(func_address) and on_invalidate:
-                on_invalidate(rec.code, _WATCH_EVENTS[event])
-    except BaseException:  # noqa: BLE001 - nothing may escape into CPython here
-        pass
-    return 0
+def drain() -> None:
+    """Apply the C watcher's log: forget destroyed functions, report invalidated ones."""
+    for address, code_address, event in _hotness.take_events():
+        rec = _installed.get(address)
+        if rec is None or id(rec.code) != code_address:
+            continue  # not a function installed through here (or already forgotten)
+        del _installed[address]
+        reason = _WATCH_EVENTS.get(event)
+        if reason is not None and on_invalidate is not None:
+            try:
+                on_invalidate(rec.code, reason)
+            except Exception:  # noqa: BLE001 - a broken report never reaches the program
+                pass

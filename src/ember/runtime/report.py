@@ -73,6 +73,9 @@ class Stats:
         #: Why hotness is not counted (None while it is), and the C counter when it is.
         self.not_counting: str | None = "not started"
         self.counter = None
+        #: Called before every report: brings in what was logged elsewhere (the C function
+        #: watcher's invalidations, through `install.drain`).
+        self.sync = None
 
     # -- recording ---------------------------------------------------------------------
 
@@ -114,6 +117,11 @@ class Stats:
     # -- reporting -----------------------------------------------------------------------
 
     def as_dict(self) -> dict:
+        if self.sync is not None:
+            try:
+                self.sync()
+            except Exception:  # noqa: BLE001 - a report never fails for this
+                pass
         # Snapshot first: building the dict runs Python code that may itself get hot.
         compiled, refused = list(self.compiled), list(self.refused)
         invalidated = list(self.invalidated)
