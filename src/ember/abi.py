@@ -304,6 +304,7 @@ class Function(_Struct):
     func_dict = 88
     func_module = 104
     func_annotations = 112
+    func_typeparams = 120
     vectorcall = 128
     func_version = 136  # uint32; PyFunction_SetVectorcall sets it to 0
 

@@ -17,6 +17,7 @@ from ember.lower import (  # noqa: F401 - importing registers the lowerings
     control,
     imports,
     iteration,
+    matching,
     names,
     strings,
     unpacking,

@@ -141,6 +141,17 @@ def lower_call_function_ex(cx, op):
     return cx.check_null(res)
 
 
+# Intrinsics refused, with why: each either never reaches a compiled function or is a
+# CPython-internal function that is not exported (so there is nothing exact to call).
+_REFUSED_1 = {
+    ops.Intrinsic1.PRINT: "the interactive loop's expression print (module code only)",
+    ops.Intrinsic1.IMPORT_STAR: "`from m import *` (module code only)",
+    ops.Intrinsic1.STOPITERATION_ERROR: "generators stay interpreted",
+    ops.Intrinsic1.ASYNC_GEN_WRAP: "async generators stay interpreted",
+}
+_TYPING = "PEP 695 type parameters: CPython's _Py_make_typevar & co. are not exported"
+
+
 @lowers(ops.CallIntrinsic1)
 def lower_call_intrinsic_1(cx, op):
     """The intrinsics that are one C API call (Python/intrinsics.c); others are refused."""
@@ -150,4 +161,28 @@ def lower_call_intrinsic_1(cx, op):
         return cx.check_null(cx.call("PyNumber_Positive", value))
     if which == ops.Intrinsic1.LIST_TO_TUPLE:
         return cx.check_null(cx.call("PyList_AsTuple", value))
-    raise NotLowered("op", f"tier 1: op call_intrinsic_1[which={which}] not lowered")
+    why = _REFUSED_1.get(which, _TYPING)
+    raise NotLowered("intrinsic", f"tier 1: call_intrinsic_1[which={which}] refused: {why}")
+
+
+@lowers(ops.CallIntrinsic2)
+def lower_call_intrinsic_2(cx, op):
+    """SET_FUNCTION_TYPE_PARAMS is `_Py_set_function_type_params`: store the type
+    parameters in `func_typeparams` and answer the function (a new reference). The others
+    are refused: PREP_RERAISE_STAR belongs to `except*` (refused), and the TypeVar makers
+    are not exported."""
+    b = cx.b
+    if op.which != ops.Intrinsic2.SET_FUNCTION_TYPE_PARAMS:
+        why = ("except* stays interpreted" if op.which == ops.Intrinsic2.PREP_RERAISE_STAR
+               else _TYPING)
+        raise NotLowered("intrinsic",
+                         f"tier 1: call_intrinsic_2[which={op.which}] refused: {why}")
+    func, params = cx.v(op.value2), cx.v(op.value1)  # called as f(value2, value1)
+    cx.incref(params)
+    slot = b.bitcast(support.field_address(b, func, abi.Function.func_typeparams),
+                     OBJ.as_pointer())
+    old = b.load(slot, typ=OBJ)
+    b.store(params, slot)
+    cx.xdecref(old)
+    cx.incref(func)
+    return func

@@ -1,5 +1,5 @@
 """Cells, free variables and function creation: copy_free_var, make_cell, load_deref,
-store_deref, delete_deref, make_function.
+store_deref, delete_deref, load_from_dict_or_deref, make_function.
 
 A cell lives in its fast-locals slot, as in CPython: the frame state's locals hold the
 cell value, so the core's sync puts it in the frame (`f_locals`, `inspect` and a kept
@@ -21,7 +21,7 @@ from ember import abi
 from ember.backend import support
 from ember.ir import ops
 from ember.ir import types as T
-from ember.lower import liveness
+from ember.lower import liveness, names
 from ember.lower.registry import lowers
 
 NULL = support.NULL
@@ -126,3 +126,28 @@ def lower_make_function(cx, op):
     b.store(version, b.bitcast(support.field_address(b, fn, F.func_version),
                                I32.as_pointer()))
     return fn
+
+
+@lowers(ops.LoadFromDictOrDeref)
+def lower_load_from_dict_or_deref(cx, op):
+    """LOAD_FROM_DICT_OR_DEREF (class bodies and their annotation scopes): the mapping
+    first (exact dict or `mapping[name]`, KeyError meaning missing), else the cell."""
+    b = cx.b
+    found = names.load_from_mapping(cx, cx.v(op.mapping), op.name)
+    start = b.block
+    miss = cx.fn.append_basic_block("dictorderef.miss")
+    done = cx.fn.append_basic_block("dictorderef.done")
+    b.cbranch(b.icmp_unsigned("==", found, NULL), miss, done)
+    b.position_at_end(miss)
+    value = b.load(_cell_ref(cx, cx.v(op.cell)), typ=OBJ)
+    with b.if_then(b.icmp_unsigned("==", value, NULL), likely=False):
+        unbound_error(cx, op.name)
+        cx.fail()
+    cx.incref(value)
+    miss_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(OBJ)
+    phi.add_incoming(found, start)
+    phi.add_incoming(value, miss_end)
+    return phi

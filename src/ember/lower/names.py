@@ -1,4 +1,5 @@
-"""Globals and builtins: load_global, store_global, delete_global.
+"""Globals and builtins: load_global, store_global, delete_global, load_build_class,
+load_from_dict_or_globals (a class's annotation scopes: the class dict first).
 
 Looked up every time, as LOAD_GLOBAL does on exact dicts (`_PyDict_LoadGlobal`: globals,
 then builtins), so a rebinding is seen at once. Functions whose globals or builtins are
@@ -55,8 +56,13 @@ def name_error(cx, name: str) -> None:
 
 @lowers(ops.LoadGlobal)
 def lower_load_global(cx, op):
+    return load_global(cx, op.name)
+
+
+def load_global(cx, name: str):
+    """globals[name], else builtins[name], else NameError: a new reference."""
     b = cx.b
-    key = cx.pyobj(sys.intern(op.name))
+    key = cx.pyobj(sys.intern(name))
     res = cx.call("PyDict_GetItemWithError", _globals(cx), key)
     start = b.block
     miss = cx.fn.append_basic_block("global.miss")
@@ -67,7 +73,7 @@ def lower_load_global(cx, op):
     res2 = cx.call("PyDict_GetItemWithError", _builtins(cx), key)
     with b.if_then(b.icmp_unsigned("==", res2, NULL), likely=False):
         with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
-            name_error(cx, op.name)
+            name_error(cx, name)
         cx.fail()
     miss_end = b.block
     b.branch(done)
@@ -96,3 +102,62 @@ def lower_delete_global(cx, op):
             cx.call("PyErr_Clear")
             name_error(cx, op.name)
         cx.fail()
+
+
+@lowers(ops.LoadBuildClass)
+def lower_load_build_class(cx, op):
+    """LOAD_BUILD_CLASS on exact builtins: no `name` attribute on this NameError."""
+    b = cx.b
+    bc = cx.call("PyDict_GetItemWithError", _builtins(cx), cx.pyobj(sys.intern("__build_class__")))
+    with b.if_then(b.icmp_unsigned("==", bc, NULL), likely=False):
+        with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
+            cx.call("PyErr_SetString", cx.exc("NameError"), cx.cstr("__build_class__ not found"))
+        cx.fail()
+    cx.incref(bc)
+    return bc
+
+
+def load_from_mapping(cx, mapping, name: str):
+    """The mapping half of LOAD_FROM_DICT_OR_GLOBALS / _OR_DEREF: a new reference, or NULL
+    (no error) when the name is missing; a lookup error fails the op."""
+    b = cx.b
+    key = cx.pyobj(sys.intern(name))
+    is_dict = b.icmp_unsigned("==", cx.type_of(mapping), cx.obj_static("PyDict_Type"))
+    res = b.alloca(support.OBJ)
+    with b.if_else(is_dict) as (exact, other):
+        with exact:
+            v = cx.call("PyDict_GetItemWithError", mapping, key)
+            with b.if_then(b.icmp_unsigned("==", v, NULL), likely=False):
+                cx.fail_if(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL))
+            with b.if_then(b.icmp_unsigned("!=", v, NULL)):
+                cx.incref(v)
+            b.store(v, res)
+        with other:
+            v = cx.call("PyObject_GetItem", mapping, key)
+            with b.if_then(b.icmp_unsigned("==", v, NULL)):
+                matches = cx.call("PyErr_ExceptionMatches", cx.exc("KeyError"))
+                cx.fail_if(b.icmp_signed("==", matches, cx.i32(0)))
+                cx.call("PyErr_Clear")
+            b.store(v, res)
+    return b.load(res, typ=support.OBJ)
+
+
+@lowers(ops.LoadFromDictOrGlobals)
+def lower_load_from_dict_or_globals(cx, op):
+    """LOAD_FROM_DICT_OR_GLOBALS (annotation scopes of classes): the mapping, then
+    globals and builtins as LOAD_GLOBAL, with its NameError."""
+    b = cx.b
+    found = load_from_mapping(cx, cx.v(op.mapping), op.name)
+    start = b.block
+    miss = cx.fn.append_basic_block("dictorglobals.miss")
+    done = cx.fn.append_basic_block("dictorglobals.done")
+    b.cbranch(b.icmp_unsigned("==", found, NULL), miss, done)
+    b.position_at_end(miss)
+    glob = load_global(cx, op.name)
+    miss_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(support.OBJ)
+    phi.add_incoming(found, start)
+    phi.add_incoming(glob, miss_end)
+    return phi

@@ -69,3 +69,83 @@ def _strip(cx) -> ir.Function:
     finally:
         cx.b = saved
     return fn
+
+
+def native(cx, name: str, ret: ir.Type, params: list, build) -> ir.Function:
+    """A cold internal function `name` of the module being built (made once): a slow path
+    written against the C API, as ceval.c's static helpers are. `build(cx, fn)` emits its
+    body with `cx.b` inside it; it must not use `cx.fail` (there is no op there)."""
+    fn = cx.module.globals.get(name)
+    if fn is not None:
+        return fn
+    fn = ir.Function(cx.module, ir.FunctionType(ret, params), name=name)
+    fn.linkage = "internal"
+    fn.attributes.add("cold")
+    fn.attributes.add("noinline")
+    saved, cx.b = cx.b, ir.IRBuilder(fn.append_basic_block("entry"))
+    try:
+        build(cx, fn)
+    finally:
+        cx.b = saved
+    return fn
+
+
+def tuple_items(cx, tup) -> tuple[ir.Value, ir.Value]:
+    """(size as i64, address of item 0) of a tuple."""
+    b = cx.b
+    size = support.load_field(b, tup, abi.Tuple.ob_size, support.I64)
+    return size, support.field_address(b, tup, abi.Tuple.ob_item)
+
+
+def has_flag(cx, obj, flag: int) -> ir.Value:
+    """i1: Py_TYPE(obj)->tp_flags & flag."""
+    return type_has_flag(cx, cx.type_of(obj), flag)
+
+
+def type_has_flag(cx, tp, flag: int) -> ir.Value:
+    """i1: tp->tp_flags & flag (PyType_HasFeature)."""
+    b = cx.b
+    flags = support.load_field(b, tp, abi.Type.tp_flags, support.I64)
+    return b.icmp_unsigned("!=", b.and_(flags, ir.Constant(support.I64, flag)),
+                           ir.Constant(support.I64, 0))
+
+
+class Loop:
+    """`for i in range(n)` in LLVM IR: `with Loop(cx, n) as i:` emits the body once; after
+    the block the builder is at the loop's exit."""
+
+    def __init__(self, cx, n: ir.Value, name: str = "loop"):
+        self.cx, self.n, self.name = cx, n, name
+
+    def __enter__(self) -> ir.Value:
+        cx = self.cx
+        b = cx.b
+        self.start = b.block
+        fn = b.function
+        self.head = fn.append_basic_block(f"{self.name}.head")
+        self.body = fn.append_basic_block(f"{self.name}.body")
+        self.exit = fn.append_basic_block(f"{self.name}.exit")
+        b.branch(self.head)
+        b.position_at_end(self.head)
+        self.i = b.phi(support.I64, name=f"{self.name}.i")
+        self.i.add_incoming(ir.Constant(support.I64, 0), self.start)
+        b.cbranch(b.icmp_signed("<", self.i, self.n), self.body, self.exit)
+        b.position_at_end(self.body)
+        return self.i
+
+    def __exit__(self, *exc) -> None:
+        b = self.cx.b
+        if exc[0] is not None:
+            return
+        nxt = b.add(self.i, ir.Constant(support.I64, 1))
+        self.i.add_incoming(nxt, b.block)
+        b.branch(self.head)
+        b.position_at_end(self.exit)
+
+
+def select_cstr(cx, cond, a: str, b_: str) -> ir.Value:
+    """`cond ? "a" : "b"` as a `const char *`."""
+    b = cx.b
+    ia = b.ptrtoint(cx.cstr(a), support.I64)
+    ib = b.ptrtoint(cx.cstr(b_), support.I64)
+    return b.inttoptr(b.select(cond, ia, ib), support.OBJ)
