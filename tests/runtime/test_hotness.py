@@ -342,3 +342,28 @@ def test_hook_may_unregister_the_counter_it_runs_under():
     assert f() == 3 and f() == 3
     assert mon.get_tool(TOOL) is None
     mon.restart_events()
+
+
+def test_mark_makes_code_hot_at_its_next_event(counting):
+    calls = []
+
+    def on_hot(code, frame):
+        calls.append(code.co_name)
+        return mon.DISABLE
+
+    def marked():
+        return 1
+
+    counter = counting(on_hot, threshold=1000)
+    assert counter.mark(marked.__code__) is True
+    marked()
+    assert calls == ["marked"] and counter.count(marked.__code__) == -1
+    assert counter.mark(marked.__code__) is False  # decided already
+
+
+def test_the_compilers_dependencies_are_never_compiled():
+    import llvmlite.ir.values as values
+
+    assert driver._not_compiled_here(values.__file__)
+    assert driver._not_compiled_here(driver.__file__)
+    assert not driver._not_compiled_here(__file__)
