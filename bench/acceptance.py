@@ -34,7 +34,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("programs", nargs="*")
     args = ap.parse_args()
-    programs = args.programs or sorted(glob.glob("/work/shared/acceptance/*.py"))
+    programs = args.programs or sorted(glob.glob(str(ROOT.parent / "shared" / "acceptance" / "*.py")))
     cpython = [sys.executable]
     ember = [str(ROOT / "ember")]
     env = dict(os.environ, EMBER_TIER1=os.environ.get("EMBER_TIER1", "1"))
