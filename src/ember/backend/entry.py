@@ -131,6 +131,11 @@ class Shape:
         return self.argcount + self.kwonly + self.varargs + self.varkw
 
 
+#: c_recursion_remaining below which a call gives its function back to the interpreter:
+#: half of 3.12's C_RECURSION_LIMIT (1500, Include/cpython/pystate.h).
+C_DEPTH_LIMIT = 750
+
+
 def build_entry(
     module: ir.Module, name: str, body: ir.Function | None, argcount: int,
     shape: Shape | None = None,
@@ -166,7 +171,23 @@ def build_entry(
     native_bb = fn.append_basic_block("native")
 
     checks_bb = fn.append_basic_block("shape")
-    b.cbranch(tools_active(b, func), fallback_bb, checks_bb)
+    depth_bb = fn.append_basic_block("c_depth")
+    b.cbranch(tools_active(b, func), fallback_bb, depth_bb)
+    b.position_at_end(depth_bb)
+    # Compiled calls nest on the C stack and count against the C recursion limit, where
+    # the interpreter nests Python-to-Python calls without either. Once half the C budget
+    # is used, the function goes back to the interpreter for good (its vectorcall is
+    # CPython's again), so deep Python recursion is inlined by ceval as in CPython and
+    # never meets a RecursionError CPython would not raise.
+    tstate = b.call(capi.declare(module, "_PyThreadState_UncheckedGet"), [])
+    c_left = _field(b, tstate, abi.ThreadState.c_recursion_remaining, I32)
+    deep = b.icmp_signed("<", c_left, ir.Constant(I32, C_DEPTH_LIMIT))
+    deep_bb = fn.append_basic_block("too_deep_for_native")
+    b.cbranch(deep, deep_bb, checks_bb)
+    b.position_at_end(deep_bb)
+    py_vc = capi.declare(module, "_PyFunction_Vectorcall")
+    b.call(capi.declare(module, "PyFunction_SetVectorcall"), [func, b.bitcast(py_vc, OBJ)])
+    b.branch(fallback_bb)
     b.position_at_end(checks_bb)
     if body is None:
         b.branch(fallback_bb)
