@@ -105,8 +105,7 @@ class ErrorsMixin:
                 # _PyInterpreterFrame_LASTI: prev_instr in code units from the start of
                 # the bytecode (a call may have left it at its last cache entry, and a
                 # reraise at the lasti it was given).
-                addr = support.field_address(b, self.frame, abi.InterpreterFrame.prev_instr)
-                prev = b.load(b.bitcast(addr, I64.as_pointer()), typ=I64)
+                prev = b.load(self.prev_instr_addr(), typ=I64)
                 start = id(self.code) + abi.Code.co_code_adaptive
                 lasti = b.ashr(b.sub(prev, self.i64(start)), self.i64(1))
                 extra.append(self.call("PyLong_FromSsize_t", lasti))

@@ -166,6 +166,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         self.blocks = {blk: self.fn.append_basic_block(blk.label) for blk in func.blocks}
         self.tstate = self.call("_PyThreadState_UncheckedGet")
         self._slot_cache: dict[int, object] = {}
+        self._entry_caches = self._plan_entry_caches()
         self._tails = {}
         for blk in func.blocks:
             self._tails.update(return_tail(func, self.code, blk))
@@ -180,7 +181,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
                 self.values[p] = b.phi(llvm_type(p.type))
         for blk in func.blocks:
             b.position_at_end(self.blocks[blk])
-            self._slot_cache = {}
+            self._slot_cache = self._entry_cache(blk)
             tail = self._tails.get(blk)
             if tail is not None:
                 self._sync_locals(tail)
@@ -275,6 +276,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         src = self.b.block
         blk = self.fn.append_basic_block(f"{src.name}.to.{edge.block.label}")
         target_live = own.live_in[edge.block]
+        src_cache = self._slot_cache
         with self.b.goto_block(blk):
             moved = set()
             for arg in edge.args:
@@ -291,6 +293,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
                             support.incref(self.b, val)
             dead = {v for v in own.before[op] if v not in target_live and v not in moved}
             self.release(self._ordered(dead, op, None))
+            self._sync_edge(edge, src_cache)
             here = self.b.block
             for p, arg in zip(edge.block.params, edge.args, strict=True):
                 val = NULL if arg.type <= T.Null else self.values[arg]
@@ -308,8 +311,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
             dead.discard(r)
         else:
             support.incref(self.b, val)
-        addr = support.field_address(self.b, self.frame, abi.InterpreterFrame.prev_instr)
-        self.b.store(self.instr_ptr(op.offset), self.b.bitcast(addr, OBJ.as_pointer()))
+        self.set_prev_instr(self.instr_ptr(op.offset))
         self.release(self._ordered(dead, op, None))
         self._pop_frame()
         self._to_exit(val)
