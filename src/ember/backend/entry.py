@@ -25,14 +25,11 @@ from ember.backend.support import (
     OBJ,
     VECTORCALL,
     _field,
-    as_ptr,
     field_address,
     install_support,
     raised_in,
     tools_active,
 )
-from ember.backend.support import decref as _decref
-from ember.backend.support import incref as _incref
 
 
 def _call_opcodes() -> frozenset[int]:
@@ -201,7 +198,7 @@ def build_entry(
             bind_bb = fn.append_basic_block("bind")
             b.cbranch(shape_ok, native_bb, bind_bb)
             b.position_at_end(bind_bb)
-        _Binder(b, fn, shape, counters["native"], fallback_bb).emit(body, func, args, nargs, kwnames)
+        _bind(b, fn, shape, counters["native"], fallback_bb, body)
 
     b.position_at_end(fallback_bb)
     _count(b, counters["interpreted"])
@@ -272,182 +269,30 @@ def compile_entry(
     return entry, compiled.llvm_ms
 
 
-class _Binder:
-    """Binds a call's arguments into the body's parameter array, natively, for the call
-    shapes that bind without an error; anything else branches to `fallback` (after
-    undoing what it made), where CPython binds the same call and raises its own error.
+def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, body) -> None:
+    """Any call shape: the shared binder fills `params` (or says hand it to CPython),
+    the body runs, the parameters' references are dropped."""
+    from ember.backend import binder
 
-    Mirrors `initialize_locals` (ceval.c): positional arguments, the `*args` tuple, the
-    keywords (matched by identity with the names from `co_posonlyargcount` on; an
-    unmatched one goes to `**kwargs` when no name is equal to it), the positional
-    defaults, then the keyword-only defaults (`PyDict_GetItemWithError`)."""
-
-    def __init__(self, b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback):
-        self.b, self.fn, self.shape = b, fn, shape
-        self.counter, self.fallback = counter, fallback
-        self.module = b.module
-
-    def call(self, name, *args):
-        return self.b.call(capi.declare(self.module, name), list(args))
-
-    def const_obj(self, obj) -> ir.Value:
-        return ir.Constant(I64, id(obj)).inttoptr(OBJ)
-
-    def at(self, base, i) -> ir.Value:
-        return self.b.gep(base, [i if isinstance(i, ir.Value) else ir.Constant(I64, i)],
-                          source_etype=OBJ)
-
-    def alloca(self, n: int, name: str):
-        b = self.b
-        with b.goto_block(self.fn.entry_basic_block):
-            b.position_at_start(self.fn.entry_basic_block)
-            return b.alloca(OBJ, size=n, name=name)
-
-    def give_up(self, cond: ir.Value, clear: bool = False) -> None:
-        """If `cond`: release what binding made so far and hand the call to CPython."""
-        b = self.b
-        bail = self.fn.append_basic_block("bind.fail")
-        ok = self.fn.append_basic_block("bind.ok")
-        b.cbranch(cond, bail, ok)
-        b.position_at_end(bail)
-        if clear:
-            self.call("PyErr_Clear")
-        for cell in self.made:
-            obj = b.load(cell)
-            with b.if_then(b.icmp_unsigned("!=", obj, NULL)):
-                _decref(b, obj)
-        b.branch(self.fallback)
-        b.position_at_end(ok)
-
-    def loop(self, n: ir.Value, body) -> None:
-        """for i in range(n): body(i)"""
-        b = self.b
-        i_ptr = b.alloca(I64)
-        b.store(ir.Constant(I64, 0), i_ptr)
-        head = self.fn.append_basic_block("bind.loop")
-        inner = self.fn.append_basic_block("bind.loop.body")
-        done = self.fn.append_basic_block("bind.loop.done")
-        b.branch(head)
-        b.position_at_end(head)
-        i = b.load(i_ptr)
-        b.cbranch(b.icmp_signed("<", i, n), inner, done)
-        b.position_at_end(inner)
-        body(i)
-        b.store(b.add(i, ir.Constant(I64, 1)), i_ptr)
-        b.branch(head)
-        b.position_at_end(done)
-
-    def emit(self, body, func, args, nargs, kwnames) -> None:
-        b, S = self.b, self.shape
-        total = S.argcount + S.kwonly
-        argc = ir.Constant(I64, S.argcount)
-        params = self.alloca(max(S.nparams, 1), "params")
-        tup_cell = self.alloca(1, "varargs")
-        kwd_cell = self.alloca(1, "varkw")
-        b.store(NULL, tup_cell)
-        b.store(NULL, kwd_cell)
-        self.made = [tup_cell, kwd_cell]
-        for i in range(total):
-            b.store(NULL, self.at(params, i))
-        many = b.icmp_signed(">", nargs, argc)
-        if not S.varargs:
-            self.give_up(many)
-        for i in range(S.argcount):
-            # args[i] only when it exists; else the NULL already in params[i].
-            have = b.icmp_signed(">", nargs, ir.Constant(I64, i))
-            src = b.select(have, self.at(args, i), self.at(params, i))
-            b.store(b.load(src, typ=OBJ), self.at(params, i))
-        if S.varargs:
-            extra = b.select(many, b.sub(nargs, argc), ir.Constant(I64, 0))
-            tup = self.call("PyTuple_New", extra)
-            self.give_up(b.icmp_unsigned("==", tup, NULL), clear=True)
-            b.store(tup, tup_cell)
-            items = field_address(b, tup, abi.Tuple.ob_item)
-
-            def fill(j):
-                item = b.load(self.at(args, b.add(argc, j)), typ=OBJ)
-                _incref(b, item)
-                b.store(item, self.at(items, j))
-
-            self.loop(extra, fill)
-        if S.varkw:
-            kwd = self.call("PyDict_New")
-            self.give_up(b.icmp_unsigned("==", kwd, NULL), clear=True)
-            b.store(kwd, kwd_cell)
-        has_kw = b.icmp_unsigned("!=", kwnames, NULL)
-        if len(S.names) < total:  # no names to match: keywords go to CPython
-            self.give_up(has_kw)
-        else:
-            with b.if_then(has_kw):
-                nkw = _field(b, kwnames, abi.VarObject.ob_size, I64)
-                kwitems = field_address(b, kwnames, abi.Tuple.ob_item)
-                self.loop(nkw, lambda j: self._keyword(params, kwd_cell, kwitems, args, nargs,
-                                                       j))
-        self._defaults(func, params)
-        for i in range(total):
-            _incref(b, b.load(self.at(params, i), typ=OBJ))
-        if S.varargs:
-            b.store(b.load(tup_cell), self.at(params, total))
-        if S.varkw:
-            b.store(b.load(kwd_cell), self.at(params, total + S.varargs))
-        _count(b, self.counter)
-        if body is None:
-            b.branch(self.fallback)
-            return
-        res = b.call(body, [func, params])
-        for i in range(total):
-            _decref(b, b.load(self.at(params, i), typ=OBJ))
-        b.ret(res)
-
-    def _keyword(self, params, kwd_cell, kwitems, args, nargs, j) -> None:
-        b, S = self.b, self.shape
-        total = S.argcount + S.kwonly
-        key = b.load(self.at(kwitems, j), typ=OBJ)
-        val = b.load(self.at(args, b.add(nargs, j)), typ=OBJ)
-        done = self.fn.append_basic_block("kw.done")
-        for k in range(S.posonly, total):
-            hit = self.fn.append_basic_block(f"kw.{k}")
-            miss = self.fn.append_basic_block(f"kw.not{k}")
-            b.cbranch(b.icmp_unsigned("==", key, self.const_obj(S.names[k])), hit, miss)
-            b.position_at_end(hit)
-            slot = self.at(params, k)
-            self.give_up(b.icmp_unsigned("!=", b.load(slot, typ=OBJ), NULL))  # given twice
-            b.store(val, slot)
-            b.branch(done)
-            b.position_at_end(miss)
-        if not S.varkw:
-            self.give_up(ir.Constant(I1, 1))
-            b.branch(done)
-        else:
-            is_str = b.icmp_unsigned("==", _field(b, key, abi.Object.ob_type, OBJ),
-                                     as_ptr(b, capi.declare_object(b.module, "PyUnicode_Type")))
-            self.give_up(b.not_(is_str))
-            for k in range(S.posonly, total):
-                r = self.call("PyUnicode_Compare", key, self.const_obj(S.names[k]))
-                self.give_up(b.icmp_signed("==", r, ir.Constant(I32, 0)))  # equal: CPython binds
-            r = self.call("PyDict_SetItem", b.load(kwd_cell), key, val)
-            self.give_up(b.icmp_signed("<", r, ir.Constant(I32, 0)), clear=True)
-            b.branch(done)
-        b.position_at_end(done)
-
-    def _defaults(self, func, params) -> None:
-        b, S = self.b, self.shape
-        for i in range(S.argcount):
-            slot = self.at(params, i)
-            with b.if_then(b.icmp_unsigned("==", b.load(slot, typ=OBJ), NULL)):
-                defs = _field(b, func, abi.Function.func_defaults, OBJ)
-                has = b.icmp_unsigned("!=", defs, NULL)
-                self.give_up(b.not_(has))
-                ndefs = _field(b, defs, abi.VarObject.ob_size, I64)
-                idx = b.sub(ir.Constant(I64, i), b.sub(ir.Constant(I64, S.argcount), ndefs))
-                self.give_up(b.icmp_signed("<", idx, ir.Constant(I64, 0)))  # missing
-                items = field_address(b, defs, abi.Tuple.ob_item)
-                b.store(b.load(self.at(items, idx), typ=OBJ), slot)
-        for k in range(S.argcount, S.argcount + S.kwonly):
-            slot = self.at(params, k)
-            with b.if_then(b.icmp_unsigned("==", b.load(slot, typ=OBJ), NULL)):
-                kwdefs = _field(b, func, abi.Function.func_kwdefaults, OBJ)
-                self.give_up(b.icmp_unsigned("==", kwdefs, NULL))
-                v = self.call("PyDict_GetItemWithError", kwdefs, self.const_obj(S.names[k]))
-                self.give_up(b.icmp_unsigned("==", v, NULL), clear=True)  # missing
-                b.store(v, slot)
+    module = b.module
+    func, args, nargsf, kwnames = fn.args
+    with b.goto_block(fn.entry_basic_block):
+        b.position_at_start(fn.entry_basic_block)
+        params = b.alloca(OBJ, size=max(shape.nparams, 1), name="params")
+    flags = (binder.VARARGS if shape.varargs else 0) | (binder.VARKW if shape.varkw else 0)
+    if len(shape.names) < shape.argcount + shape.kwonly:
+        flags |= binder.NO_KEYWORDS  # no names to match: keywords go to CPython
+    ok = b.call(binder.bind_function(module), [
+        func, args, nargsf, kwnames, params, ir.Constant(I64, shape.argcount),
+        ir.Constant(I64, shape.posonly), ir.Constant(I64, shape.kwonly),
+        ir.Constant(I64, flags)])
+    bound = fn.append_basic_block("bound")
+    b.cbranch(b.icmp_signed("==", ok, ir.Constant(I32, 0)), fallback, bound)
+    b.position_at_end(bound)
+    _count(b, counter)
+    if body is None:
+        b.branch(fallback)
+        return
+    res = b.call(body, [func, params])
+    b.call(binder.unbind_function(module), [params, ir.Constant(I64, shape.argcount + shape.kwonly)])
+    b.ret(res)

@@ -21,6 +21,7 @@ these jobs, so that the 3.12 rules live here once:
 from __future__ import annotations
 
 import sys
+import threading
 from functools import cache
 
 from llvmlite import ir
@@ -71,6 +72,39 @@ def field_address(builder: ir.IRBuilder, base: ir.Value, offset: int, name=""):
     return builder.gep(
         as_ptr(builder, base), [ir.Constant(I64, offset)], source_etype=I8, name=name
     )
+
+
+# --- helpers shared by every compiled function ---------------------------------------
+#
+# Slow paths every body needs (frame pop, traceback entry, do_raise, ...) are compiled
+# once per process, each into its own small module, and bound as a symbol; a body only
+# declares them. Defining them in every body's module cost some 250 lines of LLVM IR per
+# function (parsed, optimised and emitted again each time), and it keeps per-function
+# constants out of them by construction: a shared helper gets everything as arguments.
+
+_shared: dict[str, int] = {}
+_shared_lock = threading.RLock()
+
+
+def shared_function(module: ir.Module, name: str, fnty: ir.FunctionType, build) -> ir.Function:
+    """`name` declared in `module`; compiled the first time it is asked for in this
+    process: `build(fn)` emits the body of `fn` (a function of a fresh module, so the
+    body declares what it calls through `fn.module`)."""
+    fn = module.globals.get(name)
+    if fn is not None:
+        return fn
+    with _shared_lock:
+        if name not in _shared:
+            from llvmlite import binding as llvm
+
+            engine = get_engine()
+            own = engine.new_module(name)
+            body = ir.Function(own, fnty, name=name)
+            build(body)
+            address = engine.add(own, [name]).addresses[name]
+            llvm.add_symbol(name, address)
+            _shared[name] = address
+    return ir.Function(module, fnty, name=name)
 
 
 # --- reference counting ---------------------------------------------------------------
@@ -202,13 +236,9 @@ RAISED_IN = "ember.raised_in"
 def raised_in(builder: ir.IRBuilder, code: ir.Value) -> ir.Value:
     """i1: the newest traceback entry of the raised exception is a frame of `code`, i.e.
     the exception left a frame of it (rather than failing before one ran)."""
-    module = builder.module
-    fn = module.globals.get(RAISED_IN)
-    if fn is None:
-        fn = ir.Function(module, ir.FunctionType(I32, [OBJ]), name=RAISED_IN)
-        fn.linkage = "internal"
-        fn.attributes.add("noinline")
-        fn.attributes.add("cold")
+
+    def build(fn):
+        module = fn.module
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         exc = b.call(capi.declare(module, "PyErr_GetRaisedException"), [])
         tb = b.call(capi.declare(module, "PyException_GetTraceback"), [exc])
@@ -221,6 +251,8 @@ def raised_in(builder: ir.IRBuilder, code: ir.Value) -> ir.Value:
                                fn.args[0])
         decref(b, tb)
         b.ret(b.zext(same, I32))
+
+    fn = shared_function(builder.module, RAISED_IN, ir.FunctionType(I32, [OBJ]), build)
     res = builder.call(fn, [code])
     return builder.icmp_unsigned("!=", res, ir.Constant(I32, 0))
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from llvmlite import ir
+
 from ember import abi
 from ember.backend import entry, support
 from ember.ir import ops
@@ -34,42 +36,58 @@ def lower_call(cx, op):
     b = cx.b
     n = len(op.args)
     arr = _array(cx, n + 2, "callargs")
-    callable_ = cx.v(op.callable)
-    b.store(callable_, b.gep(arr, [cx.i64(1)], source_etype=OBJ))
+    b.store(cx.v(op.callable), b.gep(arr, [cx.i64(1)], source_etype=OBJ))
     for i, a in enumerate(op.args):
         b.store(cx.v(a), b.gep(arr, [cx.i64(i + 2)], source_etype=OBJ))
     kwnames = cx.pyobj(tuple(sys.intern(k) for k in op.kwnames)) if op.kwnames else NULL
     npos = n - len(op.kwnames)
-    flag = abi.VECTORCALL_ARGUMENTS_OFFSET
-    if op.method.type <= T.Null:
-        target, argv, nargs = callable_, b.gep(arr, [cx.i64(2)], source_etype=OBJ), npos
-        nargsf = cx.i64(nargs | flag)
-    else:
-        method = cx.v(op.method)
+    method = NULL if op.method.type <= T.Null else cx.v(op.method)
+    helper = cx.shared(CALL, CALL_TYPE, lambda fn: _build_call(cx, fn))
+    return cx.check_null(b.call(helper, [cx.frame, method, arr, cx.i64(npos), kwnames,
+                                         cx.instr_ptr(op.offset)]))
+
+
+CALL_CACHE_ENTRIES = entry.CALL_CACHE_BYTES // 2  # INLINE_CACHE_ENTRIES_CALL
+CALL = "ember.call"
+#: call(frame, method or NULL, args, npos, kwnames, at_call) -> new reference or NULL,
+#: args = [spare, self-or-callable, arg0, ..., argN-1].
+CALL_TYPE = ir.FunctionType(OBJ, [OBJ, OBJ, OBJ, support.I64, OBJ, OBJ])
+
+
+def _build_call(cx, fn) -> None:
+    """The shared body of every CALL: one call instruction at each call site (this was
+    some 30 instructions inline, a tenth of a module)."""
+    b = cx.b
+    frame, method, arr, npos, kwnames, at_call = fn.args
+    saved = cx.frame
+    cx.frame = frame
+    try:
+        flag = cx.i64(abi.VECTORCALL_ARGUMENTS_OFFSET)
+        callable_ = b.load(b.gep(arr, [cx.i64(1)], source_etype=OBJ), typ=OBJ)
         is_meth = b.icmp_unsigned("!=", method, NULL)
         target = b.select(is_meth, method, callable_)
         argv = b.select(is_meth, b.gep(arr, [cx.i64(1)], source_etype=OBJ),
                         b.gep(arr, [cx.i64(2)], source_etype=OBJ))
-        nargsf = b.select(is_meth, cx.i64((npos + 1) | flag), cx.i64(npos | flag))
-    py_target = _python_function_target(cx, target, op.method.type <= T.Null)
-    # ceval.c inlines a call to a Python function: the caller's prev_instr then points
-    # at the CALL's last cache entry (DISPATCH_INLINED after SKIP_OVER), which is what
-    # f_lasti shows while the callee runs. Other callables see the CALL itself.
-    last_cache = cx.instr_ptr(op.offset + 2 * CALL_CACHE_ENTRIES)
-    cx.set_prev_instr(b.select(py_target, last_cache, cx.instr_ptr(op.offset)))
-    res = cx.call("PyObject_Vectorcall", target, argv, nargsf, kwnames)
-    failed = b.icmp_unsigned("==", res, NULL)
-    with b.if_then(b.and_(failed, py_target), likely=False):
-        # The frame was never pushed (argument binding failed): CPython's error path
-        # runs at the CALL itself. Raised inside the callee, its traceback entry is the
-        # newest one.
-        code = support.load_field(b, _function_of(cx, target), abi.Function.func_code)
-        inside = support.raised_in(b, code)
-        cx.set_prev_instr(b.select(inside, last_cache, cx.instr_ptr(op.offset)))
-    return cx.check_null(res)
-
-
-CALL_CACHE_ENTRIES = entry.CALL_CACHE_BYTES // 2  # INLINE_CACHE_ENTRIES_CALL
+        nargsf = b.or_(b.add(npos, b.zext(is_meth, support.I64)), flag)
+        py_target = _python_function_target(cx, target, b.not_(is_meth))
+        # ceval.c inlines a call to a Python function: the caller's prev_instr then
+        # points at the CALL's last cache entry (DISPATCH_INLINED after SKIP_OVER),
+        # which is what f_lasti shows while the callee runs. Other callables see the
+        # CALL itself.
+        last_cache = b.gep(at_call, [cx.i64(2 * CALL_CACHE_ENTRIES)], source_etype=support.I8)
+        cx.set_prev_instr(b.select(py_target, last_cache, at_call))
+        res = cx.call("PyObject_Vectorcall", target, argv, nargsf, kwnames)
+        failed = b.icmp_unsigned("==", res, NULL)
+        with b.if_then(b.and_(failed, py_target), likely=False):
+            # The frame was never pushed (argument binding failed): CPython's error
+            # path runs at the CALL itself. Raised inside the callee, its traceback
+            # entry is the newest one.
+            code = support.load_field(b, _function_of(cx, target), abi.Function.func_code)
+            inside = support.raised_in(b, code)
+            cx.set_prev_instr(b.select(inside, last_cache, at_call))
+        b.ret(res)
+    finally:
+        cx.frame = saved
 
 
 def _function_of(cx, target):
@@ -82,15 +100,14 @@ def _function_of(cx, target):
     return b.select(is_method, inner, target)
 
 
-def _python_function_target(cx, target, maybe_bound: bool):
-    """i1: ceval.c would inline this call (a function, or a bound method of one)."""
+def _python_function_target(cx, target, unbound):
+    """i1: ceval.c would inline this call: a function, or (only when the method slot of
+    the stack was NULL, `unbound`) a bound method of one, which CALL unpacks first."""
     b = cx.b
     fn_type = cx.obj_static("PyFunction_Type")
     ty = cx.type_of(target)
     is_fn = b.icmp_unsigned("==", ty, fn_type)
-    if not maybe_bound:
-        return is_fn
-    is_method = b.icmp_unsigned("==", ty, cx.obj_static("PyMethod_Type"))
+    is_method = b.and_(unbound, b.icmp_unsigned("==", ty, cx.obj_static("PyMethod_Type")))
     result = b.alloca(support.I1)
     b.store(is_fn, result)
     with b.if_then(is_method):

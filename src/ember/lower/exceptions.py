@@ -105,12 +105,12 @@ def _do_raise(module: ir.Module) -> ir.Function:
     """`do_raise(exc, cause) -> int` of ceval.c with borrowed arguments (exc NULL for a
     bare raise; cause NULL when there is none). Always leaves an exception set; returns
     1 when a bare raise re-raised the handled exception, else 0."""
-    fn = module.globals.get(DO_RAISE)
-    if fn is not None:
-        return fn
-    fn = ir.Function(module, ir.FunctionType(I32, [OBJ, OBJ]), name=DO_RAISE)
-    fn.linkage = "internal"
-    fn.attributes.add("noinline")
+    return support.shared_function(
+        module, DO_RAISE, ir.FunctionType(I32, [OBJ, OBJ]), _build_do_raise)
+
+
+def _build_do_raise(fn: ir.Function) -> None:
+    module = fn.module
     exc, cause = fn.args
     b = ir.IRBuilder(fn.append_basic_block("entry"))
 
@@ -232,7 +232,6 @@ def _do_raise(module: ir.Module) -> ir.Function:
     call("PyErr_SetObject", typ, value)  # chains __context__; increfs its arguments
     support.decref(b, value)
     ret(zero)
-    return fn
 
 
 def _none(module, b) -> ir.Value:

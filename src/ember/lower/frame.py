@@ -267,13 +267,12 @@ def frame_pop_helper(module: ir.Module) -> ir.Function:
     and f_locals and gets its own references to the code and function (ours are
     borrowed), link `f_back` to the previous complete frame's object and GC-track it.
     Otherwise drop the frame object, the locals and `f_locals`."""
-    fn = module.globals.get(FRAME_POP)
-    if fn is not None:
-        return fn
-    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [OBJ]), name=FRAME_POP)
-    fn.linkage = "internal"
-    fn.attributes.add("noinline")
-    fn.attributes.add("cold")
+    return support.shared_function(
+        module, FRAME_POP, ir.FunctionType(ir.VoidType(), [OBJ]), _build_frame_pop)
+
+
+def _build_frame_pop(fn: ir.Function) -> None:
+    module = fn.module
     (frame,) = fn.args
     F, FO = abi.InterpreterFrame, abi.FrameObject
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -349,7 +348,6 @@ def frame_pop_helper(module: ir.Module) -> ir.Function:
     b.store(NULL, addr(frame, F.f_locals))
     support.xdecref(b, locs)
     b.ret_void()
-    return fn
 
 
 class _Const:

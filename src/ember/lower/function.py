@@ -92,7 +92,8 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         return ir.Constant(I64, id(obj)).inttoptr(OBJ)
 
     def cstr(self, text: str) -> ir.Value:
-        gv = self._cstrings.get(text)
+        key = (self.module.name, text)  # a shared helper is built in its own module
+        gv = self._cstrings.get(key)
         if gv is None:
             data = bytearray(text.encode("utf-8") + b"\0")
             ty = ir.ArrayType(ir.IntType(8), len(data))
@@ -100,8 +101,24 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
             gv.global_constant = True
             gv.linkage = "private"
             gv.initializer = ir.Constant(ty, data)
-            self._cstrings[text] = gv
+            self._cstrings[key] = gv
         return gv.bitcast(OBJ)
+
+    def shared(self, name: str, fnty: ir.FunctionType, build) -> ir.Function:
+        """The process-wide helper `name` (`support.shared_function`), declared in our
+        module. `build(fn)` emits its body with `self.b` and `self.module` pointing
+        into the helper's own module (so `self.call`, `self.cstr`, `self.exc` work);
+        it must use nothing of the function being compiled (no `pyobj`, no `code`)."""
+
+        def build_in(fn):
+            saved = self.module, self.b
+            self.module, self.b = fn.module, ir.IRBuilder(fn.append_basic_block("entry"))
+            try:
+                build(fn)
+            finally:
+                self.module, self.b = saved
+
+        return support.shared_function(self.module, name, fnty, build_in)
 
     def exc(self, name: str) -> ir.Value:
         return capi.load_pointer(self.b, f"PyExc_{name}")

@@ -33,25 +33,20 @@ def _builtins(cx):
 
 def name_error(cx, name: str) -> None:
     """Set NameError("name 'x' is not defined") with its `name` attribute."""
-    fn = cx.module.globals.get(NAME_ERROR)
-    if fn is None:
-        fn = ir.Function(cx.module, ir.FunctionType(ir.VoidType(), [support.OBJ] * 3),
-                         name=NAME_ERROR)
-        fn.linkage = "internal"
-        fn.attributes.add("cold")
-        fn.attributes.add("noinline")
+    cx.b.call(_name_error_fn(cx), [cx.cstr(name), cx.pyobj(sys.intern(name)), cx.pyobj("name")])
+
+
+def _name_error_fn(cx):
+    def build(fn):
         cname, pyname, attr = fn.args
-        saved, cx.b = cx.b, ir.IRBuilder(fn.append_basic_block("entry"))
-        try:
-            cx.call("PyErr_Format", cx.exc("NameError"),
-                    cx.cstr("name '%.200s' is not defined"), cname)
-            exc = cx.call("PyErr_GetRaisedException")
-            cx.call("PyObject_SetAttr", exc, attr, pyname)
-            cx.call("PyErr_SetRaisedException", exc)
-            cx.b.ret_void()
-        finally:
-            cx.b = saved
-    cx.b.call(fn, [cx.cstr(name), cx.pyobj(sys.intern(name)), cx.pyobj("name")])
+        cx.call("PyErr_Format", cx.exc("NameError"),
+                cx.cstr("name '%.200s' is not defined"), cname)
+        exc = cx.call("PyErr_GetRaisedException")
+        cx.call("PyObject_SetAttr", exc, attr, pyname)
+        cx.call("PyErr_SetRaisedException", exc)
+        cx.b.ret_void()
+
+    return cx.shared(NAME_ERROR, ir.FunctionType(ir.VoidType(), [support.OBJ] * 3), build)
 
 
 @lowers(ops.LoadGlobal)
@@ -60,7 +55,8 @@ def lower_load_global(cx, op):
 
 
 def load_global(cx, name: str):
-    """globals[name], else builtins[name], else NameError: a new reference."""
+    """globals[name], else builtins[name], else NameError: a new reference. The globals
+    lookup is inline; the rest is the shared `global_miss`."""
     b = cx.b
     key = cx.pyobj(sys.intern(name))
     res = cx.call("PyDict_GetItemWithError", _globals(cx), key)
@@ -69,12 +65,10 @@ def load_global(cx, name: str):
     done = cx.fn.append_basic_block("global.done")
     b.cbranch(b.icmp_unsigned("==", res, NULL), miss, done)
     b.position_at_end(miss)
-    cx.fail_if(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL))
-    res2 = cx.call("PyDict_GetItemWithError", _builtins(cx), key)
-    with b.if_then(b.icmp_unsigned("==", res2, NULL), likely=False):
-        with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
-            name_error(cx, name)
-        cx.fail()
+    helper = cx.shared(GLOBAL_MISS, ir.FunctionType(support.OBJ, [support.OBJ] * 2),
+                       lambda fn: _build_global_miss(cx, fn))
+    res2 = b.call(helper, [_builtins(cx), key])
+    cx.fail_if(b.icmp_unsigned("==", res2, NULL))
     miss_end = b.block
     b.branch(done)
     b.position_at_end(done)
@@ -83,6 +77,25 @@ def load_global(cx, name: str):
     phi.add_incoming(res2, miss_end)
     cx.incref(phi)
     return phi
+
+
+GLOBAL_MISS = "ember.global_miss"
+
+
+def _build_global_miss(cx, fn) -> None:
+    """global_miss(builtins, name): after the globals lookup found nothing: the error it
+    raised, else builtins[name] (borrowed), else NameError; NULL with an exception set."""
+    b = cx.b
+    builtins, key = fn.args
+    with b.if_then(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL), likely=False):
+        b.ret(NULL)
+    res = cx.call("PyDict_GetItemWithError", builtins, key)
+    with b.if_then(b.icmp_unsigned("==", res, NULL), likely=False):
+        with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
+            cname = cx.call("PyUnicode_AsUTF8", key)
+            b.call(_name_error_fn(cx), [cname, key, cx.pyobj("name")])
+        b.ret(NULL)
+    b.ret(res)
 
 
 @lowers(ops.StoreGlobal)

@@ -47,16 +47,8 @@ def call(cx, helper, args) -> ir.Value:
 
 
 def _strip(cx) -> ir.Function:
-    fn = cx.module.globals.get(STRIP)
-    if fn is not None:
-        return fn
-    fn = ir.Function(cx.module, ir.FunctionType(ir.VoidType(), []), name=STRIP)
-    fn.linkage = "internal"
-    fn.attributes.add("cold")
-    fn.attributes.add("noinline")
-    saved, cx.b = cx.b, ir.IRBuilder(fn.append_basic_block("entry"))
-    b = cx.b
-    try:
+    def build(fn):
+        b = cx.b
         exc = cx.call("PyErr_GetRaisedException")
         tb = cx.call("PyException_GetTraceback", exc)
         with b.if_then(b.icmp_unsigned("!=", tb, support.NULL)):
@@ -66,28 +58,16 @@ def _strip(cx) -> ir.Function:
             cx.decref(tb)
         cx.call("PyErr_SetRaisedException", exc)
         b.ret_void()
-    finally:
-        cx.b = saved
-    return fn
+
+    return cx.shared(STRIP, ir.FunctionType(ir.VoidType(), []), build)
 
 
 def native(cx, name: str, ret: ir.Type, params: list, build) -> ir.Function:
-    """A cold internal function `name` of the module being built (made once): a slow path
-    written against the C API, as ceval.c's static helpers are. `build(cx, fn)` emits its
-    body with `cx.b` inside it; it must not use `cx.fail` (there is no op there)."""
-    fn = cx.module.globals.get(name)
-    if fn is not None:
-        return fn
-    fn = ir.Function(cx.module, ir.FunctionType(ret, params), name=name)
-    fn.linkage = "internal"
-    fn.attributes.add("cold")
-    fn.attributes.add("noinline")
-    saved, cx.b = cx.b, ir.IRBuilder(fn.append_basic_block("entry"))
-    try:
-        build(cx, fn)
-    finally:
-        cx.b = saved
-    return fn
+    """The process-wide helper `name` (compiled once, `Lowering.shared`): a slow path
+    written against the C API, as ceval.c's static helpers are. `build(cx, fn)` emits
+    its body with `cx.b` inside it; it must not use `cx.fail` (there is no op there)
+    nor anything of the function being compiled (`cx.pyobj`, `cx.code`)."""
+    return cx.shared(name, ir.FunctionType(ret, params), lambda fn: build(cx, fn))
 
 
 def tuple_items(cx, tup) -> tuple[ir.Value, ir.Value]:
