@@ -17,8 +17,9 @@ first time llvmlite.binding (some 200 ms of loading LLVM) is imported.
 
 Tier-1 code is C API calls, refcount arithmetic and a few inline fast paths; LLVM's `-O2`
 pipeline (inliner, loop passes, vectoriser, GVN) finds little in it and took half of
-LLVM's time. `TIER1_PASSES` is the chosen list instead: SROA (the few allocas: tool flags,
-error arrays), instcombine, simplifycfg. Dead-store elimination and a second
+LLVM's time. `TIER1_PASSES` is the chosen list instead: the always-inliner (refcount
+operations are emitted as calls to tiny `alwaysinline` functions, see backend/support.py),
+SROA (the few allocas: tool flags, error arrays), instcombine, simplifycfg. Dead-store elimination and a second
 instcombine/simplifycfg round used to follow; on nbody's `advance` they took ~45% of the
 optimisation time (~400 of ~900 ms, loaded machine) and changed nothing (the same
 instruction count after), so they are gone. instcombine alone is most of what remains;
@@ -75,7 +76,7 @@ class Compiled:
 
 
 #: The tier-1 pass list (module pass manager order); see the module docstring.
-TIER1_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
+TIER1_PASSES = ("always_inliner", "sroa", "instruction_combine", "simplify_cfg")
 #: Default pipeline ("tier1", "O1", "O2", "O3" or "none") and codegen (instruction
 #: selection / register allocation) level 0-3.
 DEFAULT_PIPELINE = "tier1"
@@ -170,8 +171,6 @@ class Engine:
         """
         t0 = time.perf_counter()
         text = str(module)
-        # Block labels are the lines that end with ':' (llvmlite quotes odd names).
-        blocks = text.count(":\n")
         try:
             mod = llvm.parse_assembly(text)
             mod.verify()
@@ -179,6 +178,8 @@ class Engine:
             raise CompileError(f"LLVM rejected the module: {exc}") from None
         t1 = time.perf_counter()
         self._optimize(mod)
+        # Counted after optimisation: the refcount helpers are inlined by then.
+        blocks = sum(len(list(f.blocks)) for f in mod.functions)
         t2 = time.perf_counter()
         llvm_ir = str(mod) if "llvm" in dump else None
         with self._lock:
