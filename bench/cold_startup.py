@@ -101,7 +101,7 @@ def main() -> None:
         }
         cpu: dict[str, list[float]] = {k: [] for k in cases}
         wall: dict[str, list[float]] = {k: [] for k in cases}
-        for name, argv in cases.items():  # one warm-up each (page cache, .pyc files)
+        for argv in cases.values():  # one warm-up each (page cache, .pyc files)
             run_once(argv)
         for _ in range(args.runs):
             for name, argv in cases.items():
