@@ -259,6 +259,12 @@ def compile_entry(
         shape = Shape.of(code) if code is not None else Shape(argcount)
         build_entry(module, name, module.get_global(body_name), argcount, shape)
     compiled = engine.add(module, [name], dump=dump)
+    table = getattr(module, "ember_table", None)
+    if table is not None:
+        # The body's constants table (lower/consts.py), before anything can call it.
+        from ember.lower import consts
+
+        consts.fill(engine.global_address(table.name), table.objects)
     _write_dumps(name, compiled)
     entry = Entry(
         name=name,

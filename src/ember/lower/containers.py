@@ -250,7 +250,8 @@ def lower_unpack_sequence(cx, op):
     fast_end = b.block
     b.branch(done)
     b.position_at_end(slow)
-    tup = cx.check_null(pyhelpers.call(cx, pyhelpers.unpacker(n), [seq]))
+    tup = cx.check_null(pyhelpers.call(cx, pyhelpers.unpacker(n), [seq],
+                                         ["helper", "ember.lower.pyhelpers:unpacker", n]))
     slow_vals = []
     for i in range(n):
         v = support.load_field(b, tup, abi.Tuple.ob_item + 8 * i)

@@ -109,8 +109,7 @@ class ErrorsMixin:
                 # the bytecode (a call may have left it at its last cache entry, and a
                 # reraise at the lasti it was given).
                 prev = b.load(self.prev_instr_addr(), typ=I64)
-                start = id(self.code) + abi.Code.co_code_adaptive
-                lasti = b.ashr(b.sub(prev, self.i64(start)), self.i64(1))
+                lasti = b.ashr(b.sub(prev, self.code_start()), self.i64(1))
                 extra.append(self.call("PyLong_FromSsize_t", lasti))
             extra.append(self.call("PyErr_GetRaisedException"))
             here = b.block

@@ -257,8 +257,7 @@ def lower_reraise(cx, op):
     if op.lasti is not None:
         # frame->prev_instr = _PyCode_CODE(code) + lasti (code units).
         lasti = cx.call("PyLong_AsSsize_t", cx.v(op.lasti))
-        start = id(cx.code) + abi.Code.co_code_adaptive
-        ptr = b.inttoptr(b.add(cx.i64(start), b.shl(lasti, cx.i64(1))), OBJ)
+        ptr = b.inttoptr(b.add(cx.code_start(), b.shl(lasti, cx.i64(1))), OBJ)
         cx.set_prev_instr(ptr)
     exc = cx.v(op.exc)
     support.incref(b, exc)

@@ -51,7 +51,7 @@ class FrameMixin:
         def put(off, val, ty=OBJ):
             b.store(val, b.bitcast(support.field_address(b, frame, off), ty.as_pointer()))
 
-        put(F.f_code, self.pyobj(code))
+        put(F.f_code, self.pyobj(code, ["code"]))
         put(F.f_funcobj, func)
         put(F.f_globals, support.load_field(b, func, abi.Function.func_globals))
         put(F.f_builtins, support.load_field(b, func, abi.Function.func_builtins))
@@ -78,7 +78,9 @@ class FrameMixin:
 
     def instr_ptr(self, offset: int) -> ir.Value:
         """`_PyCode_CODE(code) + offset/2`: what `prev_instr` holds at that instruction."""
-        return ir.Constant(I64, id(self.code) + abi.Code.co_code_adaptive + offset).inttoptr(OBJ)
+        code = self.pyobj(self.code, ["code"])
+        return self.b.gep(code, [self.i64(abi.Code.co_code_adaptive + offset)],
+                          source_etype=ir.IntType(8))
 
     def _frame_addr(self, off: int) -> ir.Value:
         return self.b.bitcast(support.field_address(self.b, self.frame, off), OBJ.as_pointer())

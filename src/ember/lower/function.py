@@ -33,8 +33,8 @@ from ember import abi
 from ember.backend import capi, support
 from ember.ir import ops
 from ember.ir import types as T
+from ember.lower import consts, liveness
 from ember.lower import exceptions as _exceptions  # noqa: F401 - registers lowerings
-from ember.lower import liveness
 from ember.lower.entrybind import EntryMixin
 from ember.lower.errors import ErrorsMixin
 from ember.lower.frame import FrameMixin, return_tail
@@ -65,7 +65,9 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         self.code = code
         self.module = module
         self.name = name
-        self.keep: list = [code]  # objects whose addresses are baked into the code
+        self.keep: list = [code]  # objects the code refers to (kept alive with it)
+        self.table = consts.Table(module, name, code)
+        self._body_module = module
         self.values: dict = {}
         self.fn = ir.Function(module, support.BODY, name=name)
         self.fn.args[0].name, self.fn.args[1].name = "func", "args"
@@ -86,10 +88,21 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
     def i32(self, n: int) -> ir.Constant:
         return ir.Constant(I32, n)
 
-    def pyobj(self, obj: object) -> ir.Value:
-        """A pointer to `obj`, which is kept alive as long as the compiled code."""
+    def pyobj(self, obj: object, recipe=None) -> ir.Value:
+        """A pointer to `obj`, which is kept alive as long as the compiled code: loaded
+        from the body's constants table (`consts.py`; `recipe` says how another process
+        rebuilds it, when `consts.recipe_of` cannot tell). In a shared helper (built in
+        its own module, never cached) only immortal interned names are used: their
+        address is embedded."""
         self.keep.append(obj)
-        return ir.Constant(I64, id(obj)).inttoptr(OBJ)
+        if self.module is not self._body_module:
+            return ir.Constant(I64, id(obj)).inttoptr(OBJ)
+        return self.table.load(self.b, obj, recipe)
+
+    def code_start(self) -> ir.Value:
+        """`_PyCode_CODE(code)` as an i64: where `prev_instr` offsets count from."""
+        code = self.b.ptrtoint(self.pyobj(self.code, ["code"]), I64)
+        return self.b.add(code, self.i64(abi.Code.co_code_adaptive))
 
     def cstr(self, text: str) -> ir.Value:
         key = (self.module.name, text)  # a shared helper is built in its own module
@@ -213,6 +226,8 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         phi = self._ret_phi
         self._leave_recursion()
         b.ret(phi)
+        self.table.finish()
+        self.module.ember_table = self.table
         return self.fn
 
     def _release_unused_params(self, blk) -> None:

@@ -31,15 +31,16 @@ def unpacker(n: int):
     return ns["unpack"]
 
 
-def call(cx, helper, args) -> ir.Value:
-    """Call `helper(*args)`; a new reference, or NULL with the helper's entry removed."""
+def call(cx, helper, args, recipe) -> ir.Value:
+    """Call `helper(*args)`; a new reference, or NULL with the helper's entry removed.
+    `recipe` rebuilds the helper in another process (`consts.py`)."""
     b = cx.b
     with b.goto_block(cx.fn.entry_basic_block):
         b.position_at_start(cx.fn.entry_basic_block)
         arr = b.alloca(support.OBJ, size=max(len(args), 1), name="helperargs")
     for i, a in enumerate(args):
         b.store(a, b.gep(arr, [cx.i64(i)], source_etype=support.OBJ))
-    res = cx.call("PyObject_Vectorcall", cx.pyobj(helper), arr, cx.i64(len(args)),
+    res = cx.call("PyObject_Vectorcall", cx.pyobj(helper, recipe), arr, cx.i64(len(args)),
                   support.NULL)
     with b.if_then(b.icmp_unsigned("==", res, support.NULL), likely=False):
         b.call(_strip(cx), [])

@@ -142,7 +142,9 @@ def unpacker_ex(before: int, after: int):
 @lowers(ops.UnpackEx)
 def lower_unpack_ex(cx, op):
     b = cx.b
-    tup = cx.check_null(pyhelpers.call(cx, unpacker_ex(op.before, op.after), [cx.v(op.seq)]))
+    tup = cx.check_null(pyhelpers.call(
+        cx, unpacker_ex(op.before, op.after), [cx.v(op.seq)],
+        ["helper", "ember.lower.unpacking:unpacker_ex", op.before, op.after]))
     out = []
     for i in range(op.before + 1 + op.after):
         v = support.load_field(b, tup, abi.Tuple.ob_item + 8 * i)
