@@ -81,6 +81,17 @@ def optimize(func: Function, *, check: bool = True) -> Function:
 __all__ = ["PASSES", "Refused", "build_ir", "compile", "dump_ir", "optimize"]
 
 
+def warm_up() -> None:
+    """The JIT's one-time start, before the first compile (reported apart from compile
+    times): load LLVM, the compiler's modules and the runtime support code."""
+    if not options.tier1_enabled():
+        return
+    from ember import codecache  # noqa: F401
+    from ember.backend import support
+
+    support.install_support()
+
+
 def compile(func, opts: options.Options | None = None):
     """Compile the hot function `func` for the runtime; its one way into the compiler.
 
@@ -93,23 +104,38 @@ def compile(func, opts: options.Options | None = None):
     code = func.__code__
     if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
         raise Refused("namespaces", "tier 1: globals or builtins are not exact dicts")
+    from ember import codecache
+
+    # The persistent code cache first (ember/codecache.py); not while dumping, which
+    # shows what the compiler makes now.
+    dump = dump_kinds() & {"llvm", "asm"}
+    key = codecache.key_for(code) if not dump else None
+    if key is not None:
+        codecache.enable_helper_cache()
+        entry = codecache.load(key, code)
+        if entry is not None:
+            return entry
     ir_func = optimize(build_ir(code))
     from ember.backend import entry as backend_entry
     from ember.backend.engine import get_engine
     from ember.lower import NotLowered, lower_function
 
     engine = get_engine()
-    body = engine.unique_name("body")
+    body, name = codecache.names(key, code.co_name) if key else (None, None)
+    if key is None or engine.has_symbol(name):
+        key, body, name = None, engine.unique_name("body"), None
     module = engine.new_module(body)
     try:
         keep = lower_function(ir_func, code, module, body)
     except NotLowered as exc:
         raise Refused(exc.reason, exc.detail) from None
-    dump = dump_kinds() & {"llvm", "asm"}
     entry, _ms = backend_entry.compile_entry(
-        module, body, code.co_argcount, code=code, stem=code.co_name, dump=frozenset(dump)
+        module, body, code.co_argcount, code=code, stem=code.co_name, dump=frozenset(dump),
+        name=name, want_object=key is not None,
     )
     _KEEP_ALIVE.append(keep)
+    if key is not None:
+        codecache.save(key, module, entry)
     return entry
 
 

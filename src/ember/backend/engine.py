@@ -46,6 +46,7 @@ time matters more than code quality.
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -213,6 +214,40 @@ class Engine:
             },
         )
 
+    def add_object(self, data: bytes, names: list[str] | tuple[str, ...]) -> dict[str, int]:
+        """Load relocatable object code this engine (or another process's) emitted, e.g.
+        from the persistent code cache; return the addresses of the functions `names`.
+        Its undefined symbols resolve as a module's do (the C API and the shared
+        helpers, bound with `llvm.add_symbol`). Raises CompileError if it cannot."""
+        try:
+            needed = undefined_symbols(data)
+        except (ValueError, IndexError, struct.error) as exc:
+            raise CompileError(f"not an object file Ember can load: {exc}") from None
+        # LLVM aborts the process on a symbol it cannot resolve: check them all first.
+        unknown = [s for s in needed if not llvm.address_of_symbol(s)]
+        if unknown:
+            raise CompileError(f"object code needs unknown symbol {unknown[0]!r}")
+        obj = llvm.ObjectFileRef.from_data(data)
+        with self._lock:
+            try:
+                self._ee.add_object_file(obj)
+                self._ee.finalize_object()
+            except RuntimeError as exc:
+                raise CompileError(f"LLVM could not load the object code: {exc}") from None
+            addresses = {n: self._ee.get_function_address(n) for n in names}
+        missing = [n for n, a in addresses.items() if not a]
+        if missing:
+            raise CompileError(f"no function {missing[0]!r} in the object code")
+        return addresses
+
+    def has_symbol(self, name: str) -> bool:
+        """Whether a module or object already loaded defines `name`."""
+        with self._lock:
+            for ee in (self._ee, self._big_ee):
+                if ee is not None and ee.get_global_value_address(name):
+                    return True
+        return False
+
     def global_address(self, name: str) -> int:
         """The address of a global variable of a module already added."""
         with self._lock:
@@ -241,6 +276,29 @@ class Engine:
 
     def _object_emitted(self, module: llvm.ModuleRef, data: bytes) -> None:
         self._last_object = data
+
+
+def undefined_symbols(data: bytes) -> list[str]:
+    """The names an ELF64 little-endian relocatable object needs from elsewhere (the
+    undefined entries of its symbol table). ValueError if it is not one."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError("not a 64-bit little-endian ELF file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
+                for i in range(shnum)]
+    names = []
+    for sh in sections:
+        if sh[1] != 2:  # SHT_SYMTAB
+            continue
+        strtab = sections[sh[6]]  # sh_link: its string table
+        str_off = strtab[4]
+        for k in range(sh[5] // 24):
+            st_name, st_info, _other, st_shndx = struct.unpack_from("<IBBH", data, sh[4] + 24 * k)
+            if st_shndx == 0 and st_name and (st_info >> 4) != 0:  # undefined, not local
+                end = data.index(b"\0", str_off + st_name)
+                names.append(data[str_off + st_name:end].decode())
+    return names
 
 
 _engine: Engine | None = None

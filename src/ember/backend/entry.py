@@ -8,6 +8,7 @@ inlined call leaves it.
 
 from __future__ import annotations
 
+import ctypes
 import sys
 from dataclasses import dataclass
 
@@ -97,6 +98,10 @@ class Entry:
     native_calls: int
     interpreted_calls: int
     tier: int = 1
+    #: The relocatable object code of the module, when asked for (the code cache).
+    object_code: bytes | None = None
+    #: Loaded from the persistent code cache rather than compiled.
+    from_cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +247,8 @@ def compile_entry(
     stem: str = "entry",
     dump: frozenset[str] = frozenset(),
     engine: Engine | None = None,
+    name: str | None = None,
+    want_object: bool = False,
 ) -> tuple[Entry, float]:
     """Compile an entry (forwarding when `body_module` is None); return it and its ms.
 
@@ -250,7 +257,7 @@ def compile_entry(
     """
     engine = engine or get_engine()
     install_support(engine)
-    name = engine.unique_name(stem)
+    name = name or engine.unique_name(stem)
     if body_module is None:
         module = engine.new_module(name)
         build_entry(module, name, None, argcount)
@@ -258,21 +265,35 @@ def compile_entry(
         module = body_module
         shape = Shape.of(code) if code is not None else Shape(argcount)
         build_entry(module, name, module.get_global(body_name), argcount, shape)
-    compiled = engine.add(module, [name], dump=dump)
+    compiled = engine.add(module, [name], dump=dump, want_object=want_object)
     table = getattr(module, "ember_table", None)
     if table is not None:
         # The body's constants table (lower/consts.py), before anything can call it.
-        from ember.lower import consts
-
-        consts.fill(engine.global_address(table.name), table.objects)
+        fill_table(engine.global_address(table.name), table.objects)
     _write_dumps(name, compiled)
-    entry = Entry(
+    entry = loaded_entry(engine, name, compiled.addresses[name], compiled.object_code)
+    return entry, compiled.llvm_ms
+
+
+def loaded_entry(engine: Engine, name: str, address: int, object_code=None,
+                 from_cache: bool = False) -> Entry:
+    """The `Entry` of the entry function `name`, loaded at `address`."""
+    return Entry(
         name=name,
-        address=compiled.addresses[name],
+        address=address,
         native_calls=engine.global_address(f"{name}.native"),
         interpreted_calls=engine.global_address(f"{name}.interpreted"),
+        object_code=object_code,
+        from_cache=from_cache,
     )
-    return entry, compiled.llvm_ms
+
+
+def fill_table(address: int, objects: list) -> None:
+    """Write the objects' addresses into a loaded constants table at `address`."""
+    if objects:
+        slots = (ctypes.c_void_p * len(objects)).from_address(address)
+        for i, obj in enumerate(objects):
+            slots[i] = id(obj)
 
 
 def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, body) -> None:

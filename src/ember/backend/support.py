@@ -84,6 +84,36 @@ def field_address(builder: ir.IRBuilder, base: ir.Value, offset: int, name=""):
 
 _shared: dict[str, int] = {}
 _shared_lock = threading.RLock()
+#: (get(name) -> object code or None, put(name, object code)): set by the code cache
+#: (ember/codecache.py) so that helpers, too, are compiled once per machine.
+helper_store = None
+
+
+def mark_process_local(module: ir.Module) -> None:
+    """Say that `module`'s code embeds addresses of this process (never cache it)."""
+    module.ember_process_local = True
+
+
+def shared_names() -> frozenset[str]:
+    """The shared helpers compiled in this process so far."""
+    return frozenset(_shared)
+
+
+def load_shared(name: str, object_code: bytes) -> bool:
+    """Load the shared helper `name` from object code (the code cache); False if it
+    could not be loaded (then it is built as usual)."""
+    with _shared_lock:
+        if name in _shared:
+            return True
+        from llvmlite import binding as llvm
+
+        try:
+            address = get_engine().add_object(object_code, [name])[name]
+        except Exception:  # noqa: BLE001 - CompileError: a bad or stale entry
+            return False
+        llvm.add_symbol(name, address)
+        _shared[name] = address
+        return True
 
 
 def shared_function(module: ir.Module, name: str, fnty: ir.FunctionType, build) -> ir.Function:
@@ -98,10 +128,23 @@ def shared_function(module: ir.Module, name: str, fnty: ir.FunctionType, build) 
             from llvmlite import binding as llvm
 
             engine = get_engine()
-            own = engine.new_module(name)
-            body = ir.Function(own, fnty, name=name)
-            build(body)
-            address = engine.add(own, [name]).addresses[name]
+            store = helper_store
+            blob = store[0](name) if store is not None else None
+            address = None
+            if blob:
+                try:
+                    address = engine.add_object(blob, [name])[name]
+                except Exception:  # noqa: BLE001 - a bad entry: compile it
+                    address = None
+            if address is None:
+                own = engine.new_module(name)
+                body = ir.Function(own, fnty, name=name)
+                build(body)
+                compiled = engine.add(own, [name], want_object=store is not None)
+                address = compiled.addresses[name]
+                if (store is not None and compiled.object_code
+                        and not getattr(own, "ember_process_local", False)):
+                    store[1](name, compiled.object_code)
             llvm.add_symbol(name, address)
             _shared[name] = address
     return ir.Function(module, fnty, name=name)
@@ -264,27 +307,31 @@ TB_FRAME = _TB_NEXT + abi.POINTER_SIZE
 RAISED_IN = "ember.raised_in"
 
 
+def _build_raised_in(fn) -> None:
+    module = fn.module
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    exc = b.call(capi.declare(module, "PyErr_GetRaisedException"), [])
+    tb = b.call(capi.declare(module, "PyException_GetTraceback"), [exc])
+    b.call(capi.declare(module, "PyErr_SetRaisedException"), [exc])
+    with b.if_then(b.icmp_unsigned("==", tb, NULL)):
+        b.ret(ir.Constant(I32, 0))
+    frame = _field(b, tb, TB_FRAME, OBJ)
+    iframe = _field(b, frame, abi.FrameObject.f_frame, OBJ)
+    same = b.icmp_unsigned("==", _field(b, iframe, abi.InterpreterFrame.f_code, OBJ),
+                           fn.args[0])
+    decref(b, tb)
+    b.ret(b.zext(same, I32))
+
+
+def raised_in_function(module: ir.Module) -> ir.Function:
+    return shared_function(module, RAISED_IN, ir.FunctionType(I32, [OBJ]), _build_raised_in)
+
+
 def raised_in(builder: ir.IRBuilder, code: ir.Value) -> ir.Value:
     """i1: the newest traceback entry of the raised exception is a frame of `code`, i.e.
     the exception left a frame of it (rather than failing before one ran)."""
 
-    def build(fn):
-        module = fn.module
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
-        exc = b.call(capi.declare(module, "PyErr_GetRaisedException"), [])
-        tb = b.call(capi.declare(module, "PyException_GetTraceback"), [exc])
-        b.call(capi.declare(module, "PyErr_SetRaisedException"), [exc])
-        with b.if_then(b.icmp_unsigned("==", tb, NULL)):
-            b.ret(ir.Constant(I32, 0))
-        frame = _field(b, tb, TB_FRAME, OBJ)
-        iframe = _field(b, frame, abi.FrameObject.f_frame, OBJ)
-        same = b.icmp_unsigned("==", _field(b, iframe, abi.InterpreterFrame.f_code, OBJ),
-                               fn.args[0])
-        decref(b, tb)
-        b.ret(b.zext(same, I32))
-
-    fn = shared_function(builder.module, RAISED_IN, ir.FunctionType(I32, [OBJ]), build)
-    res = builder.call(fn, [code])
+    res = builder.call(raised_in_function(builder.module), [code])
     return builder.icmp_unsigned("!=", res, ir.Constant(I32, 0))
 
 

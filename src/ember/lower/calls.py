@@ -18,6 +18,7 @@ from ember import abi
 from ember.backend import entry, support
 from ember.ir import ops
 from ember.ir import types as T
+from ember.lower import prebuild
 from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
@@ -42,7 +43,7 @@ def lower_call(cx, op):
     kwnames = cx.pyobj(tuple(sys.intern(k) for k in op.kwnames)) if op.kwnames else NULL
     npos = n - len(op.kwnames)
     method = NULL if op.method.type <= T.Null else cx.v(op.method)
-    helper = cx.shared(CALL, CALL_TYPE, lambda fn: _build_call(cx, fn))
+    helper = call_helper(cx)
     return cx.check_null(b.call(helper, [cx.frame, method, arr, cx.i64(npos), kwnames,
                                          cx.instr_ptr(op.offset)]))
 
@@ -52,6 +53,11 @@ CALL = "ember.call"
 #: call(frame, method or NULL, args, npos, kwnames, at_call) -> new reference or NULL,
 #: args = [spare, self-or-callable, arg0, ..., argN-1].
 CALL_TYPE = ir.FunctionType(OBJ, [OBJ, OBJ, OBJ, support.I64, OBJ, OBJ])
+
+
+@prebuild.helper(CALL)
+def call_helper(cx):
+    return cx.shared(CALL, CALL_TYPE, lambda fn: _build_call(cx, fn))
 
 
 def _build_call(cx, fn) -> None:

@@ -6,7 +6,7 @@ table, the module's global `<body>.consts` (`[n x ptr]`), loaded where it is use
 loader fills the table (`fill`) before the code first runs. So the object code is
 relocatable, and can be stored and loaded again by another process (the persistent code
 cache, issue 5): with each slot goes a *recipe*, a JSON-able description that rebuilds
-the same object from the code object in that process (`resolve`).
+the same object from the code object in that process (`codecache.resolve`).
 
 Recipes:
     ["code"]                  the code object itself
@@ -20,7 +20,6 @@ uncacheable (`Table.cacheable` is False).
 
 from __future__ import annotations
 
-import ctypes
 import sys
 
 from llvmlite import ir
@@ -87,33 +86,3 @@ def recipe_of(obj, code):
     if type(obj) is tuple and all(type(s) is str and sys.intern(s) is s for s in obj):
         return ["kwnames", list(obj)]
     return None
-
-
-def resolve(recipe, code):
-    """The object `recipe` describes, in this process (ValueError if it cannot)."""
-    kind = recipe[0]
-    if kind == "code":
-        return code
-    if kind == "const":
-        return code.co_consts[recipe[1]]
-    if kind == "str":
-        return sys.intern(recipe[1])
-    if kind == "kwnames":
-        return tuple(sys.intern(s) for s in recipe[1])
-    if kind == "helper":
-        import importlib
-
-        module, _, name = recipe[1].partition(":")
-        if not module.startswith("ember.lower."):
-            raise ValueError(f"not a slow-path helper: {recipe[1]!r}")
-        return getattr(importlib.import_module(module), name)(*recipe[2:])
-    raise ValueError(f"unknown constant recipe {recipe!r}")
-
-
-def fill(address: int, objects: list) -> None:
-    """Write the objects' addresses into a loaded table at `address`."""
-    if not objects:
-        return
-    slots = (ctypes.c_void_p * len(objects)).from_address(address)
-    for i, obj in enumerate(objects):
-        slots[i] = id(obj)

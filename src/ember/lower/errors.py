@@ -21,6 +21,7 @@ from llvmlite import ir
 from ember import abi
 from ember.backend import support
 from ember.ir import types as T
+from ember.lower import prebuild
 from ember.lower.frame import frame_pop_helper
 from ember.lower.liveness import NONE, OWNED
 
@@ -31,6 +32,11 @@ TB_HELPER = "ember.tb_here"  # traceback entry, releases, frame pop
 UNWIND_HELPER = "ember.unwind_exit"  # the same without the traceback entry
 TB_ONLY = "ember.tb_add"  # the traceback entry alone (before a handler runs)
 MASK_SLOTS = 64  # fast locals an error exit can name by slot (an i64 mask)
+
+
+prebuild.helper(TB_HELPER)(lambda cx: cx._tb_helper(True))
+prebuild.helper(UNWIND_HELPER)(lambda cx: cx._tb_helper(False))
+prebuild.helper(TB_ONLY)(lambda cx: cx._tb_only_helper())
 
 
 class ErrorsMixin:

@@ -30,6 +30,7 @@ from llvmlite import ir
 from ember import abi
 from ember.backend import capi, support
 from ember.ir import ops
+from ember.lower import prebuild
 from ember.lower.registry import NotLowered, lowers
 
 I32, I64, OBJ = support.I32, support.I64, support.OBJ
@@ -99,6 +100,11 @@ def lower_raise(cx, op):
     # 1: a bare raise re-raised the handled exception (no traceback entry), else error.
     reraised = b.icmp_signed("!=", r, cx.i32(0))
     b.cbranch(reraised, cx.err_block(op, traceback=False), cx.err_block(op))
+
+
+@prebuild.helper(DO_RAISE)
+def _make_do_raise(cx):
+    return _do_raise(cx.module)
 
 
 def _do_raise(module: ir.Module) -> ir.Function:

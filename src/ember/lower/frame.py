@@ -13,6 +13,7 @@ from ember import abi
 from ember.backend import capi, support
 from ember.ir import ops
 from ember.ir import types as T
+from ember.lower import prebuild
 
 I1, I32, I64, OBJ = support.I1, support.I32, support.I64, support.OBJ
 NULL = support.NULL
@@ -259,6 +260,11 @@ def first_traceable(code) -> int:
 
 
 FRAME_POP = "ember.frame_pop"
+
+
+@prebuild.helper(FRAME_POP)
+def _make_frame_pop(cx):
+    return frame_pop_helper(cx.module)
 
 
 def frame_pop_helper(module: ir.Module) -> ir.Function:

@@ -92,10 +92,12 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         """A pointer to `obj`, which is kept alive as long as the compiled code: loaded
         from the body's constants table (`consts.py`; `recipe` says how another process
         rebuilds it, when `consts.recipe_of` cannot tell). In a shared helper (built in
-        its own module, never cached) only immortal interned names are used: their
-        address is embedded."""
+        its own module) only immortal interned names are used: their address is
+        embedded, which makes that helper's object code valid in this process only
+        (`support.shared_function` does not cache it)."""
         self.keep.append(obj)
         if self.module is not self._body_module:
+            support.mark_process_local(self.module)
             return ir.Constant(I64, id(obj)).inttoptr(OBJ)
         return self.table.load(self.b, obj, recipe)
 

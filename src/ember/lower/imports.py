@@ -25,7 +25,7 @@ from llvmlite import ir
 from ember import abi
 from ember.backend import support
 from ember.ir import ops
-from ember.lower import pyhelpers
+from ember.lower import prebuild, pyhelpers
 from ember.lower.registry import lowers
 
 NULL = support.NULL
@@ -69,8 +69,7 @@ def lower_import_from(cx, op):
     done = cx.fn.append_basic_block("importfrom.done")
     b.cbranch(b.icmp_signed("==", found, cx.i32(0)), missing, done)
     b.position_at_end(missing)
-    fallback = b.call(pyhelpers.native(cx, "ember.import_from_missing", OBJ, [OBJ, OBJ],
-                                       _build_missing), [module, name])
+    fallback = b.call(_missing_fn(cx), [module, name])
     missing_end = b.block
     b.branch(done)
     b.position_at_end(done)
@@ -78,6 +77,11 @@ def lower_import_from(cx, op):
     res.add_incoming(attr, start)
     res.add_incoming(fallback, missing_end)
     return cx.check_null(res)
+
+
+@prebuild.helper("ember.import_from_missing")
+def _missing_fn(cx):
+    return pyhelpers.native(cx, "ember.import_from_missing", OBJ, [OBJ, OBJ], _build_missing)
 
 
 def _unicode(cx, obj):

@@ -22,7 +22,7 @@ from llvmlite import ir
 from ember import abi
 from ember.backend import support
 from ember.ir import ops
-from ember.lower import liveness, pyhelpers
+from ember.lower import liveness, prebuild, pyhelpers
 from ember.lower.registry import lowers
 
 NULL = support.NULL
@@ -47,20 +47,36 @@ def lower_match_sequence(cx, op):
 
 @lowers(ops.MatchKeys)
 def lower_match_keys(cx, op):
-    fn = pyhelpers.native(cx, "ember.match_keys", OBJ, [OBJ, OBJ], _build_match_keys)
+    fn = _match_keys_fn(cx)
     return cx.check_null(cx.b.call(fn, [cx.v(op.subject), cx.v(op.keys)]))
 
 
 @lowers(ops.MatchClass)
 def lower_match_class(cx, op):
     b = cx.b
-    fn = pyhelpers.native(cx, "ember.match_class", OBJ, [OBJ, OBJ, I64, OBJ],
-                          _build_match_class)
+    fn = _match_class_fn(cx)
     res = b.call(fn, [cx.v(op.subject), cx.v(op.cls), cx.i64(op.count), cx.v(op.names)])
     failed = b.icmp_unsigned("==", res, NULL)
     with b.if_then(failed, likely=False):
         cx.fail_if(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL))
     return b.select(failed, cx.none(), res)  # None is immortal: owning it costs nothing
+
+
+@prebuild.helper("ember.match_keys")
+def _match_keys_fn(cx):
+    return pyhelpers.native(cx, "ember.match_keys", OBJ, [OBJ, OBJ], _build_match_keys)
+
+
+@prebuild.helper("ember.match_class")
+def _match_class_fn(cx):
+    return pyhelpers.native(cx, "ember.match_class", OBJ, [OBJ, OBJ, I64, OBJ],
+                            _build_match_class)
+
+
+@prebuild.helper("ember.match_class_attr")
+def _match_class_attr_fn(cx):
+    return pyhelpers.native(cx, "ember.match_class_attr", OBJ, [OBJ] * 4,
+                            _build_match_class_attr)
 
 
 def _slot(cx, name: str):
@@ -174,8 +190,7 @@ def _build_match_class(cx, fn):
     match_self = b.alloca(support.I1, name="match_self")
     b.store(ir.Constant(support.I1, 0), match_self)
     fail = fn.append_basic_block("fail")
-    attr_fn = pyhelpers.native(cx, "ember.match_class_attr", OBJ, [OBJ] * 4,
-                               _build_match_class_attr)
+    attr_fn = _match_class_attr_fn(cx)
     with b.if_then(b.not_(pyhelpers.has_flag(cx, tp, abi.TPFLAGS_TYPE_SUBCLASS)),
                    likely=False):
         cx.call("PyErr_Format", cx.exc("TypeError"),

@@ -17,6 +17,7 @@ from llvmlite import ir
 from ember import abi
 from ember.backend import support
 from ember.ir import ops
+from ember.lower import prebuild
 from ember.lower.registry import lowers
 
 NULL = support.NULL
@@ -36,6 +37,7 @@ def name_error(cx, name: str) -> None:
     cx.b.call(_name_error_fn(cx), [cx.cstr(name), cx.pyobj(sys.intern(name)), cx.pyobj("name")])
 
 
+@prebuild.helper(NAME_ERROR)
 def _name_error_fn(cx):
     def build(fn):
         cname, pyname, attr = fn.args
@@ -65,8 +67,7 @@ def load_global(cx, name: str):
     done = cx.fn.append_basic_block("global.done")
     b.cbranch(b.icmp_unsigned("==", res, NULL), miss, done)
     b.position_at_end(miss)
-    helper = cx.shared(GLOBAL_MISS, ir.FunctionType(support.OBJ, [support.OBJ] * 2),
-                       lambda fn: _build_global_miss(cx, fn))
+    helper = _global_miss_fn(cx)
     res2 = b.call(helper, [_builtins(cx), key])
     cx.fail_if(b.icmp_unsigned("==", res2, NULL))
     miss_end = b.block
@@ -80,6 +81,12 @@ def load_global(cx, name: str):
 
 
 GLOBAL_MISS = "ember.global_miss"
+
+
+@prebuild.helper(GLOBAL_MISS)
+def _global_miss_fn(cx):
+    return cx.shared(GLOBAL_MISS, ir.FunctionType(support.OBJ, [support.OBJ] * 2),
+                     lambda fn: _build_global_miss(cx, fn))
 
 
 def _build_global_miss(cx, fn) -> None:

@@ -16,6 +16,7 @@ from llvmlite import ir
 
 from ember import abi
 from ember.backend import support
+from ember.lower import prebuild
 
 STRIP = "ember.strip_helper_tb"
 
@@ -47,6 +48,7 @@ def call(cx, helper, args, recipe) -> ir.Value:
     return res
 
 
+@prebuild.helper(STRIP)
 def _strip(cx) -> ir.Function:
     def build(fn):
         b = cx.b

@@ -45,6 +45,7 @@ that, so a program that lowers its recursion limit below about 250 compiles noth
 from __future__ import annotations
 
 import sys
+import time
 
 from ember.runtime.report import Stats
 
@@ -103,6 +104,13 @@ class Runtime:
         self.threshold = max(options.threshold, 1)  # 0 and 1 both mean "at the first call"
         self.call_weight = BACK_EDGES_PER_CALL
         self.stats = Stats(options.threshold, options.log)
+        self._warm_up = None  # the pipeline's one-time start (timed apart: startup_ms)
+        from ember.options import DEFAULT_THRESHOLD, WARMUP_MS
+
+        warmup = options.warmup
+        if warmup is None:
+            warmup = WARMUP_MS if options.threshold == DEFAULT_THRESHOLD else 0
+        self.warmup_s = warmup / 1000  # nothing compiles before the run is this old
         self.compiler = compiler  # None: ember.pipeline.compile, loaded when first needed
         self.enabled = False
         self.counter = None  # the ember._hotness.Counter while counting
@@ -195,6 +203,9 @@ class Runtime:
         the hook, whose own Python code fires events."""
         if self._compiling:
             return None
+        if self.warmup_s and id(code) not in self._marked and \
+                time.perf_counter() - self.stats.started < self.warmup_s:
+            return None  # too early to pay for a compile: counted again from zero
         if self.enabled and not _not_compiled_here(code.co_filename):
             try:
                 self._hot(code, frame)
@@ -235,6 +246,16 @@ class Runtime:
             from ember import pipeline
 
             compiler = self.compiler = getattr(pipeline, "compile", _no_lowering)
+            self._warm_up = getattr(pipeline, "warm_up", None)
+        warm_up, self._warm_up = self._warm_up, None
+        if warm_up is not None:
+            t = time.perf_counter()
+            try:
+                warm_up()
+            except Exception as exc:  # noqa: BLE001
+                self._internal_error(code, exc)
+                return False
+            self.stats.startup_ms += (time.perf_counter() - t) * 1000
         t0 = time.perf_counter()
         self._compiling = True
         try:
@@ -251,7 +272,8 @@ class Runtime:
         install.on_invalidate = self.stats.record_invalidated
         self.stats.sync = install.drain
         install.install(func, entry)
-        self.stats.record_compiled(code, getattr(entry, "tier", 1), compile_ms)
+        self.stats.record_compiled(code, getattr(entry, "tier", 1), compile_ms,
+                                   getattr(entry, "from_cache", False))
         return True
 
     def _check_abi(self) -> bool:

@@ -4,10 +4,10 @@ Formats (documented here; the README points at this docstring):
 
 JSON (`-X jit-stats=PATH`, and `ember.stats()` returns the same dict)::
 
-    {"compiled": [{"qualname", "filename", "firstlineno", "tier", "compile_ms"}],
+    {"compiled": [{"qualname", "filename", "firstlineno", "tier", "compile_ms", "cached"}],
      "refused": [{"qualname", "filename", "firstlineno", "reason", "detail"}],
      "invalidated": [{"qualname", "filename", "firstlineno", "reason"}],
-     "totals": {"compiled", "refused", "invalidated", "compile_ms", "run_ms",
+     "totals": {"compiled", "refused", "invalidated", "compile_ms", "startup_ms", "run_ms",
                 "compile_share", "threshold", "refused_by_reason": {reason: count},
                 "counting": {"on", "why", "events", "hooks", "deferred", "errors"}}}
 
@@ -15,6 +15,12 @@ JSON (`-X jit-stats=PATH`, and `ember.stats()` returns the same dict)::
 C counter not built, the monitoring tool taken) and, when it is, the C counter's figures:
 callbacks received, hook calls, hook calls put off for lack of recursion headroom, hook
 errors.
+
+`cached` is true when the machine code came from the persistent code cache (then
+`compile_ms` is the time to load it). `compile_ms` (per function and in total) is the
+compiler's own time; `startup_ms` is the
+JIT's one-time start, paid by the first compile of a process whatever it compiles: loading
+LLVM (llvmlite), the compiler's modules and the runtime support code.
 
 `reason` is a short stable name (`generator`, `uses_locals`, `no_lowering`, a frontend
 refusal such as `unsupported_opcode`, or `internal_error` when Ember itself failed).
@@ -46,7 +52,7 @@ class _Record:
 
 
 class Compiled(_Record):
-    __slots__ = ("qualname", "filename", "firstlineno", "tier", "compile_ms")
+    __slots__ = ("qualname", "filename", "firstlineno", "tier", "compile_ms", "cached")
 
 
 class Refused(_Record):
@@ -73,18 +79,19 @@ class Stats:
         #: Why hotness is not counted (None while it is), and the C counter when it is.
         self.not_counting: str | None = "not started"
         self.counter = None
+        self.startup_ms = 0.0
         #: Called before every report: brings in what was logged elsewhere (the C function
         #: watcher's invalidations, through `install.drain`).
         self.sync = None
 
     # -- recording ---------------------------------------------------------------------
 
-    def record_compiled(self, code, tier: int, compile_ms: float) -> None:
-        rec = Compiled(*where(code), tier, round(compile_ms, 3))
+    def record_compiled(self, code, tier: int, compile_ms: float, cached: bool = False) -> None:
+        rec = Compiled(*where(code), tier, round(compile_ms, 3), cached)
         self.compiled.append(rec)
         self.log(
             f"compiled {rec.qualname} ({_short(rec.filename)}:{rec.firstlineno}) "
-            f"tier {tier} in {compile_ms:.1f} ms"
+            f"tier {tier} in {compile_ms:.1f} ms" + (" (from the code cache)" if cached else "")
         )
 
     def record_refused(self, code, reason: str, detail: str = "") -> None:
@@ -139,6 +146,7 @@ class Stats:
                 "refused": len(refused),
                 "invalidated": len(invalidated),
                 "compile_ms": round(compile_ms, 3),
+                "startup_ms": round(self.startup_ms, 3),
                 "run_ms": round(run_ms, 3),
                 "compile_share": round(compile_ms / run_ms, 4) if run_ms else 0.0,
                 "threshold": self.threshold,
@@ -159,7 +167,8 @@ class Stats:
         t = data["totals"]
         lines = [
             f"ember: {t['compiled']} compiled, {t['refused']} refused, "
-            f"{t['invalidated']} invalidated; compile {t['compile_ms']:.1f} ms of "
+            f"{t['invalidated']} invalidated; compile {t['compile_ms']:.1f} ms "
+            f"(+ {t['startup_ms']:.1f} ms JIT start-up) of "
             f"{t['run_ms']:.1f} ms run ({100 * t['compile_share']:.1f}%), threshold {t['threshold']}"
         ]
         if not t["counting"]["on"]:
@@ -167,7 +176,8 @@ class Stats:
         rows = [("function", "where", "outcome")]
         for c in data["compiled"]:
             where_ = f"{_short(c['filename'])}:{c['firstlineno']}"
-            rows.append((c["qualname"], where_, f"tier {c['tier']}, {c['compile_ms']:.1f} ms"))
+            how = "cached, " if c["cached"] else ""
+            rows.append((c["qualname"], where_, f"tier {c['tier']}, {how}{c['compile_ms']:.1f} ms"))
         for r in data["refused"]:
             where_ = f"{_short(r['filename'])}:{r['firstlineno']}"
             rows.append((r["qualname"], where_, f"refused: {r['reason']}"))

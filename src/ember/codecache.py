@@ -1,0 +1,238 @@
+"""The compiler's side of the persistent code cache: what is stored, and loading it back.
+
+`runtime/codestore.py` stores opaque entries safely (directory permissions, hashes, atomic
+writes). Here: a compiled function is stored when its constants table has a recipe for
+every slot (`lower/consts.py`); the entry is a JSON header line and the module's
+relocatable object code:
+
+    {"v": 1, "body": ..., "entry": ..., "table": ..., "recipes": [...], "helpers": [...]}\\n
+    <ELF object code>
+
+Symbols of cacheable code are named after the key (`ember.<key[:24]>.body`, ...), so code
+loaded from the cache never collides with code compiled in this process (whose names
+carry the engine's serial). Loading: build the shared helpers it declares
+(`lower.prebuild.ensure`), rebuild each constant from its recipe against this process's
+code object, load the object code, fill the table. Any failure there is a miss: the
+function is compiled as if the cache were empty.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+FORMAT = 1
+
+_cache = None  # the process's CodeCache, or False once decided there is none
+
+
+def _store():
+    """The process's `runtime.codestore.CodeCache`, or None (off, or unusable)."""
+    global _cache
+    if _cache is None:
+        _cache = False
+        try:
+            from ember import options
+            from ember.runtime import codestore as storage
+
+            boot = sys.modules.get("ember._boot")
+            where = boot.OPTIONS.cache if boot is not None else options.parse().cache
+            if where != "off":
+                _cache = storage.CodeCache(where or storage.default_dir())
+        except Exception:  # noqa: BLE001 - no cache is never an error
+            _cache = False
+    return _cache or None
+
+
+_platform = None
+
+
+def _identity() -> tuple[str, str, str]:
+    """(Ember version + compiler fingerprint, LLVM version, CPU name and features).
+
+    The fingerprint hashes the compiler's own sources: machine code made by another
+    build of Ember (even with the same version number, as while developing it) is
+    never reused."""
+    global _platform
+    if _platform is None:
+        import hashlib
+        from pathlib import Path
+
+        from llvmlite import binding as llvm
+
+        from ember import __version__
+
+        root = Path(__file__).resolve().parent
+        h = hashlib.sha256()
+        for part in ("abi.py", "codecache.py", "pipeline.py", "backend", "bytecode",
+                     "frontend", "ir", "lower", "passes"):
+            for path in sorted((root / part).rglob("*.py")) if (root / part).is_dir() \
+                    else [root / part]:
+                h.update(path.name.encode() + b"\0" + path.read_bytes())
+        _platform = (
+            f"{__version__}+{h.hexdigest()[:16]}",
+            ".".join(map(str, llvm.llvm_version_info)),
+            llvm.get_host_cpu_name() + ":" + llvm.get_host_cpu_features().flatten(),
+        )
+    return _platform
+
+
+def key_for(code) -> str | None:
+    store = _store()
+    if store is None:
+        return None
+    from ember.runtime import codestore as storage
+
+    version, llvm_version, cpu = _identity()
+    return storage.key(code, "", ember_version=version, llvm_version=llvm_version,
+                       cpu_features=cpu)
+
+
+def _helper_key(name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(repr(("shared helper", FORMAT, name, *_identity())).encode()
+                          ).hexdigest()
+
+
+def _helper_get(name: str):
+    """A shared helper's cached object code, once the helpers it calls are loaded
+    (LLVM cannot load code whose symbols are unknown)."""
+    store = _store()
+    blob = store.get(_helper_key(name)) if store is not None else None
+    if blob:
+        from ember.backend.engine import undefined_symbols
+
+        try:
+            deps = [s for s in undefined_symbols(blob) if s.startswith("ember.")
+                    and s not in _RUNTIME_SYMBOLS]
+        except Exception:  # noqa: BLE001 - not an object file: compile the helper
+            return None
+        if not _ensure_helpers(deps):
+            return None
+    return blob
+
+
+#: Symbols of Ember's that are not shared helpers (bound by backend/capi and support).
+_RUNTIME_SYMBOLS = frozenset({"ember.eval_breaker", "ember.monitors", "ember.handle_eval_breaker",
+                              "ember.breaker_func"})
+
+
+def _helper_put(name: str, object_code: bytes) -> None:
+    store = _store()
+    if store is not None:
+        store.put(_helper_key(name), object_code)
+
+
+def enable_helper_cache() -> None:
+    """Let shared helpers come from (and go to) the cache as well."""
+    from ember.backend import support
+
+    if _store() is not None and support.helper_store is None:
+        support.helper_store = (_helper_get, _helper_put)
+
+
+def names(key: str, stem: str) -> tuple[str, str]:
+    """(body, entry) symbol names of cacheable code."""
+    base = f"ember.{key[:24]}"
+    return f"{base}.body", f"{base}.{stem}"
+
+
+def load(key: str, code):
+    """The `Entry` stored under `key`, loaded and ready; None on a miss."""
+    store = _store()
+    blob = store.get(key) if store is not None else None
+    if not blob:
+        return None
+    try:
+        header, _, obj = blob.partition(b"\n")
+        meta = json.loads(header)
+        if meta.get("v") != FORMAT:
+            return None
+        from ember.backend import entry as backend_entry
+        from ember.backend.engine import get_engine
+
+        engine = get_engine()
+        if engine.has_symbol(meta["entry"]):
+            return None  # the same code loaded before in this process: compile afresh
+        backend_entry.install_support(engine)
+        if not _ensure_helpers(meta["helpers"]):
+            return None
+        objects = [resolve(r, code) for r in meta["recipes"]]
+        addresses = engine.add_object(obj, [meta["entry"]])
+        backend_entry.fill_table(engine.global_address(meta["table"]), objects)
+        entry = backend_entry.loaded_entry(engine, meta["entry"], addresses[meta["entry"]],
+                                           from_cache=True)
+        _KEEP.append(objects)
+        return entry
+    except Exception:  # noqa: BLE001 - a bad entry is a miss
+        return None
+
+
+def save(key: str, module, entry) -> bool:
+    """Store the compiled `module` (whose entry is `entry`) under `key`, if every
+    constant has a recipe. Returns whether it was stored."""
+    store = _store()
+    table = getattr(module, "ember_table", None)
+    if store is None or table is None or not table.cacheable or not entry.object_code:
+        return False
+    from ember.backend import support
+
+    shared = support.shared_names()
+    meta = {
+        "v": FORMAT,
+        "body": table.name.removesuffix(".consts"),
+        "entry": entry.name,
+        "table": table.name,
+        "recipes": table.recipes,
+        "helpers": sorted(f.name for f in module.functions if f.name in shared),
+    }
+    try:
+        store.put(key, json.dumps(meta).encode() + b"\n" + entry.object_code)
+    except Exception:  # noqa: BLE001
+        return False
+    return True
+
+
+def resolve(recipe, code):
+    """The object a constants-table recipe (lower/consts.py) describes, in this process
+    (ValueError if it cannot)."""
+    kind = recipe[0]
+    if kind == "code":
+        return code
+    if kind == "const":
+        return code.co_consts[recipe[1]]
+    if kind == "str":
+        return sys.intern(recipe[1])
+    if kind == "kwnames":
+        return tuple(sys.intern(s) for s in recipe[1])
+    if kind == "helper":
+        import importlib
+
+        module, _, name = recipe[1].partition(":")
+        if not module.startswith("ember.lower."):
+            raise ValueError(f"not a slow-path helper: {recipe[1]!r}")
+        return getattr(importlib.import_module(module), name)(*recipe[2:])
+    raise ValueError(f"unknown constant recipe {recipe!r}")
+
+
+def _ensure_helpers(names) -> bool:
+    """Make the shared helpers `names` exist in this process: from the cache when it has
+    them (no lowering code is imported for that), else built (`lower.prebuild`)."""
+    from ember.backend import support
+
+    for name in names:
+        if name in support.shared_names():
+            continue
+        blob = _helper_get(name)
+        if blob is not None and support.load_shared(name, blob):
+            continue
+        from ember.lower import prebuild
+
+        if not prebuild.ensure([name]):
+            return False
+    return True
+
+
+#: Constants rebuilt for loaded code (the machine code refers to them by address).
+_KEEP: list = []
