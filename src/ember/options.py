@@ -17,14 +17,14 @@ import sys
 #: sets the default from measurements).
 DEFAULT_THRESHOLD = 1000
 
-#: Milliseconds a process runs before anything is compiled, at the default threshold.
-#: Compiling costs the JIT's start (~0.25 s: LLVM) and ~0.1-0.7 s per function, paid back
-#: only by the rest of the run; elapsed run time is the best cheap predictor of the rest
-#: (a program that ran 1 s will likely run on), and a shorter program would only pay.
-#: Measured: the acceptance programs (30 ms - 1.2 s) were 2-100x slower compiling at
-#: once. An explicit `-X jit-threshold` (tests, eager mode) or `-X jit-warmup=MS` says
-#: otherwise; `ember.jit` functions never wait.
-WARMUP_MS = 1000
+#: Milliseconds a process runs before anything is compiled (`-X jit-warmup=MS`), at the
+#: default threshold. Compiling costs the JIT's start (~0.25 s: LLVM) and ~0.1-0.7 s per
+#: function, paid back only by the rest of the run, and elapsed run time is the cheapest
+#: predictor of the rest. But a deferred function keeps being counted (its events stay
+#: on: the C counter can only switch a code's events off for good), which cost a ~95 ms
+#: program +40% when measured with 1000 ms; so the default is 0 until deferring can
+#: switch counting off (issue 5). `ember.jit` functions never wait.
+WARMUP_MS = 0
 
 #: Loop back-edges worth one call: a function is also hot once its loops went round
 #: threshold * BACK_EDGES_PER_CALL times in all (calls and back-edges add up), so a
@@ -40,10 +40,9 @@ DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 
 
 def tier1_enabled() -> bool:
-    """Whether tier 1 may compile. Off unless `EMBER_TIER1=1`: compiled code does not yet
-    show up as a frame to callees that inspect their caller (warnings' stacklevel,
-    logging's findCaller, sys._getframe), so it is not exact yet (src/ember/lower/README.md).
-    """
+    """Whether tier 1 may compile. Off unless `EMBER_TIER1=1`: at the default threshold a
+    short program still pays more (LLVM's start, compiles on the main thread, counting)
+    than tier 1 gives back; see README.md "What works today"."""
     return os.environ.get("EMBER_TIER1") == "1"
 
 
