@@ -163,6 +163,10 @@ def load(key: str, code):
         backend_entry.fill_table(engine.global_address(meta["table"]), objects)
         entry = backend_entry.loaded_entry(engine, meta["entry"], addresses[meta["entry"]],
                                            from_cache=True)
+        from ember.backend import perfmap
+
+        perfmap.record(obj, {meta["body"]: engine.global_address(meta["body"]),
+                             entry.name: entry.address}, code)
         _KEEP.append(objects)
         return entry
     except Exception:  # noqa: BLE001 - a bad entry is a miss

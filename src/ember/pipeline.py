@@ -129,11 +129,15 @@ def compile(func, opts: options.Options | None = None):
         keep = lower_function(ir_func, code, module, body)
     except NotLowered as exc:
         raise Refused(exc.reason, exc.detail) from None
+    from ember.backend import perfmap
+
     entry, _ms = backend_entry.compile_entry(
         module, body, code.co_argcount, code=code, stem=code.co_name, dump=frozenset(dump),
-        name=name, want_object=key is not None,
+        name=name, want_object=key is not None or perfmap.active(),
     )
     _KEEP_ALIVE.append(keep)
+    perfmap.record(entry.object_code,
+                   {body: engine.global_address(body), entry.name: entry.address}, code)
     if key is not None:
         codecache.save(key, module, entry)
     return entry
