@@ -224,6 +224,9 @@ class Runtime:
             return
         if not self._check_abi():
             return
+        from ember.runtime import profile
+
+        profile.record(code, frame, dump="profile" in self.options.dump)
         func = _function_of(frame, code)
         if func is None:
             self.stats.record_refused(code, "no_function", "no function object for the frame")
