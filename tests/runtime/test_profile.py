@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+
 from tests import harness
 
 ROOT = harness.ROOT
