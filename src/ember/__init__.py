@@ -28,16 +28,18 @@ if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 12):
 # it is off, these do nothing and `stats()` says why.
 
 
-def install(*, threshold=None, stats=None, log=None):
+def install(*, threshold=None, stats=None, log=None, background=None):
     """Turn the JIT on in this process: count calls and loops, compile what gets hot.
 
     Keyword arguments override Ember's switches (`-X jit-threshold`, `-X jit-stats`,
-    `-X jit-log`, or their `EMBER_*` variables), and apply at the first install() only.
-    Returns True when the JIT is counting. Calling it again does nothing.
+    `-X jit-log`, `-X jit-background`, or their `EMBER_*` variables), and apply at the
+    first install() only. `background=False` compiles on the thread that made a function
+    hot, at that moment. Returns True when the JIT is counting. Calling it again does
+    nothing.
     """
     from ember.runtime import library
 
-    return library.install(threshold=threshold, stats=stats, log=log)
+    return library.install(threshold=threshold, stats=stats, log=log, background=background)
 
 
 def uninstall():

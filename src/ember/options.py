@@ -57,7 +57,7 @@ class Options:
     which would put tens of milliseconds on every start-up.
     """
 
-    __slots__ = ("jit", "threshold", "stats", "log", "dump", "cache", "warmup")
+    __slots__ = ("jit", "threshold", "stats", "log", "dump", "cache", "warmup", "background")
 
     def __init__(
         self,
@@ -68,8 +68,9 @@ class Options:
         dump: frozenset[str] = frozenset(),
         cache: str | None = None,  # None: the default directory; "off"; else a directory
         warmup: int | None = None,  # ms; None: WARMUP_MS at the default threshold, else 0
+        background: bool | None = None,  # off the main thread; None: at the default threshold
     ) -> None:
-        values = (jit, threshold, stats, log, dump, cache, warmup)
+        values = (jit, threshold, stats, log, dump, cache, warmup, background)
         for name, value in zip(self.__slots__, values):
             object.__setattr__(self, name, value)
 
@@ -142,6 +143,7 @@ _SWITCHES = {
     "jit-dump": ("EMBER_JIT_DUMP", "dump", _parse_dump),
     "jit-cache": ("EMBER_JIT_CACHE", "cache", _parse_cache),
     "jit-warmup": ("EMBER_JIT_WARMUP", "warmup", _parse_threshold),
+    "jit-background": ("EMBER_JIT_BACKGROUND", "background", _parse_onoff),
 }
 
 

@@ -81,6 +81,21 @@ def optimize(func: Function, *, check: bool = True) -> Function:
 __all__ = ["PASSES", "Refused", "build_ir", "compile", "dump_ir", "optimize"]
 
 
+_cancelled = False
+
+
+def cancel() -> None:
+    """Abandon the compiles under way at their next stage (the process is exiting):
+    they raise Refused("cancelled"). LLVM's own work, once started, still finishes."""
+    global _cancelled
+    _cancelled = True
+
+
+def _checkpoint() -> None:
+    if _cancelled:
+        raise Refused("cancelled", "the process was exiting")
+
+
 def warm_up() -> None:
     """The JIT's one-time start, before the first compile (reported apart from compile
     times): load LLVM, the compiler's modules and the runtime support code."""
@@ -115,6 +130,7 @@ def compile(func, opts: options.Options | None = None):
         entry = codecache.load(key, code)
         if entry is not None:
             return entry
+    _checkpoint()
     ir_func = optimize(build_ir(code))
     from ember.backend import entry as backend_entry
     from ember.backend.engine import get_engine
@@ -126,11 +142,13 @@ def compile(func, opts: options.Options | None = None):
         key, body, name = None, engine.unique_name("body"), None
     module = engine.new_module(body)
     try:
+        _checkpoint()
         keep = lower_function(ir_func, code, module, body)
     except NotLowered as exc:
         raise Refused(exc.reason, exc.detail) from None
     from ember.backend import perfmap
 
+    _checkpoint()
     entry, _ms = backend_entry.compile_entry(
         module, body, code.co_argcount, code=code, stem=code.co_name, dump=frozenset(dump),
         name=name, want_object=key is not None or perfmap.active(),

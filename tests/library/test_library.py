@@ -70,7 +70,7 @@ def test_import_ember_is_cheap():
 
 def test_install_compiles_hot_functions(tmp_path):
     out, decided = run_both(tmp_path, '''
-        print(ember.install(threshold=10))
+        print(ember.install(threshold=10, background=False))
         print("llvmlite" in sys.modules)
 
         def f(x):
@@ -124,7 +124,7 @@ def test_jit_compiles_at_the_first_call_without_install(tmp_path):
 
 def test_uninstall_restores_interpretation(tmp_path):
     out, decided = run_both(tmp_path, '''
-        ember.install(threshold=5)
+        ember.install(threshold=5, background=False)
 
         def f(x):
             return x + 1

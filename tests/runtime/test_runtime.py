@@ -21,6 +21,9 @@ def run_ember(tmp_path, source, *xopts, python=EMBER_PYTHON):
     prog = tmp_path / "prog.py"
     prog.write_text(textwrap.dedent(source))
     stats = tmp_path / "stats.json"
+    # The tests here check when decisions are made: compiles run on the main thread.
+    if not any(o.startswith("jit-background") for o in xopts):
+        xopts = (*xopts, "jit-background=0")
     cmd = [str(python), *(f"-X{o}" for o in xopts), f"-Xjit-stats={stats}", str(prog)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
     env["EMBER_TIER1"] = "1"  # counting runs only when there is a compiler to feed
@@ -193,7 +196,7 @@ def runtime_with(request):
     made = []
 
     def make(threshold, compiler):
-        opts = ember_options.parse({"jit-threshold": str(threshold)}, {})
+        opts = ember_options.parse({"jit-threshold": str(threshold), "jit-background": "0"}, {})
         rt = CountingRuntime(opts, compiler=compiler)
         assert rt.start()
         made.append(rt)

@@ -9,6 +9,7 @@ inlined call leaves it.
 from __future__ import annotations
 
 import ctypes
+import struct
 import sys
 from dataclasses import dataclass
 
@@ -289,11 +290,11 @@ def loaded_entry(engine: Engine, name: str, address: int, object_code=None,
 
 
 def fill_table(address: int, objects: list) -> None:
-    """Write the objects' addresses into a loaded constants table at `address`."""
+    """Write the objects' addresses into a loaded constants table at `address` (one
+    memmove: a ctypes array type per table size would be new objects for the GC)."""
     if objects:
-        slots = (ctypes.c_void_p * len(objects)).from_address(address)
-        for i, obj in enumerate(objects):
-            slots[i] = id(obj)
+        data = struct.pack(f"<{len(objects)}Q", *map(id, objects))
+        ctypes.memmove(address, data, len(data))
 
 
 def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, body) -> None:

@@ -50,11 +50,15 @@ def stop() -> None:
 
 
 def stats() -> dict:
-    """What `-X jit-stats=PATH` would write now (empty lists if the JIT never started)."""
+    """What `-X jit-stats=PATH` would write now (empty lists if the JIT never started).
+    Compiles already queued in the background finish first, so what got hot is there."""
     if _runtime is None:
         from ember.runtime.report import Stats
 
         return Stats(threshold=0).as_dict()
+    worker = _runtime.worker
+    if worker is not None:
+        worker.wait()
     return _runtime.stats.as_dict()
 
 

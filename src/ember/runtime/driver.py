@@ -98,14 +98,21 @@ def load_counter_module():
 
 class Runtime:
     def __init__(self, options, compiler=None):
-        from ember.options import BACK_EDGES_PER_CALL
+        from ember.options import BACK_EDGES_PER_CALL, DEFAULT_THRESHOLD, WARMUP_MS
 
         self.options = options
         self.threshold = max(options.threshold, 1)  # 0 and 1 both mean "at the first call"
         self.call_weight = BACK_EDGES_PER_CALL
         self.stats = Stats(options.threshold, options.log)
         self._warm_up = None  # the pipeline's one-time start (timed apart: startup_ms)
-        from ember.options import DEFAULT_THRESHOLD, WARMUP_MS
+        # Compile off the main thread (runtime/background.py) at the default threshold.
+        # An explicit threshold (eager mode, tests, tuning) compiles at the moment the
+        # function gets hot, unless -X jit-background=1 says otherwise.
+        background = options.background
+        if background is None:
+            background = options.threshold == DEFAULT_THRESHOLD
+        self.background = background
+        self.worker = None
 
         warmup = options.warmup
         if warmup is None:
@@ -117,7 +124,7 @@ class Runtime:
         self.counting_all = False  # PY_START and JUMP switched on globally
         self._marked: dict[int, object] = {}  # code objects with local events (mark)
         self._abi_ok: bool | None = None
-        self._compiling = False  # compile_and_install is running (from the hook or not)
+        self._compiling = False  # or the thread running compile_and_install
 
     # -- monitoring --------------------------------------------------------------------
 
@@ -181,6 +188,12 @@ class Runtime:
 
     def stop(self) -> None:
         """Stop counting and send every function back to the interpreter."""
+        if self.worker is not None:
+            cancel = getattr(sys.modules.get("ember.pipeline"), "cancel", None)
+            if cancel is not None and self.worker.pending():
+                cancel()  # the compile under way stops at its next stage
+            self.worker.close()  # and is waited for: it may be inside LLVM
+            self.worker = None
         if self.enabled:
             self.enabled = False
             self.counting_all = False
@@ -201,8 +214,9 @@ class Runtime:
         event) once `code` is hot. Returns DISABLE: decided, whatever the outcome; or None
         (count again later) while a compile is already running, e.g. one started outside
         the hook, whose own Python code fires events."""
-        if self._compiling:
-            return None
+        if self._compiling and (not self.background or self.worker is None
+                                or self._compiling == _thread_ident()):
+            return None  # not from inside a compile; nor two compiles at once
         if self.warmup_s and id(code) not in self._marked and \
                 time.perf_counter() - self.stats.started < self.warmup_s:
             return None  # too early to pay for a compile: counted again from zero
@@ -231,12 +245,28 @@ class Runtime:
         if func is None:
             self.stats.record_refused(code, "no_function", "no function object for the frame")
             return
+        if self.background and id(code) not in self._marked:
+            if self.worker is None:
+                from ember.runtime.background import Worker
+
+                self.worker = Worker(self.compile_and_install)
+            if self.worker.submit(func):
+                return
         self.compile_and_install(func)
 
     def compile_and_install(self, func) -> bool:
-        """Compile `func` now and install the result; record the outcome either way."""
-        import time
+        """Compile `func` now and install the result; record the outcome either way.
+        Code that gets hot meanwhile (the compiler's own use of the standard library,
+        on this thread or while the GIL is shared) waits: `_on_hot` says "not now"."""
+        import _thread
 
+        self._compiling = _thread.get_ident()
+        try:
+            return self._compile_and_install(func)
+        finally:
+            self._compiling = False
+
+    def _compile_and_install(self, func) -> bool:
         from ember.bytecode import Refused
         from ember.runtime import install
 
@@ -260,7 +290,6 @@ class Runtime:
                 return False
             self.stats.startup_ms += (time.perf_counter() - t) * 1000
         t0 = time.perf_counter()
-        self._compiling = True
         try:
             entry = compiler(func, self.options)
         except Refused as r:
@@ -269,10 +298,10 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001
             self._internal_error(code, exc)
             return False
-        finally:
-            self._compiling = False
         compile_ms = (time.perf_counter() - t0) * 1000
-        install.on_invalidate = self.stats.record_invalidated
+        report = self.stats.record_invalidated
+        if install.on_invalidate != report:  # not a new bound method kept at every compile
+            install.on_invalidate = report
         self.stats.sync = install.drain
         install.install(func, entry)
         self.stats.record_compiled(code, getattr(entry, "tier", 1), compile_ms,
@@ -310,10 +339,23 @@ class Runtime:
     def at_exit(self) -> None:
         try:
             self.stop()
+        except Exception as exc:  # noqa: BLE001 - the stats are still written
+            self._exit_error(exc)
+        try:
             if self.options.stats is not None:
                 self.stats.write(self.options.stats)
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as exc:  # noqa: BLE001
+            self._exit_error(exc)
+
+    def _exit_error(self, exc: Exception) -> None:
+        if self.options.log is not None:
+            sys.stderr.write(f"ember: at exit: {type(exc).__name__}: {exc}\n")
+
+
+def _thread_ident() -> int:
+    import _thread
+
+    return _thread.get_ident()
 
 
 def _no_lowering(func, options):

@@ -21,7 +21,7 @@ def _library_options(overrides: dict):
 
     base = options.parse()
     values = {name: getattr(base, name) for name in options.Options.__slots__}
-    unknown = set(overrides) - {"threshold", "stats", "log"}
+    unknown = set(overrides) - {"threshold", "stats", "log", "background"}
     if unknown:
         raise TypeError(f"install() got an unexpected keyword argument {sorted(unknown)[0]!r}")
     values.update(overrides)
