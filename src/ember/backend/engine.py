@@ -49,6 +49,7 @@ import os
 import struct
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from llvmlite import binding as llvm
@@ -172,6 +173,10 @@ class Engine:
         """
         t0 = time.perf_counter()
         text = str(module)
+        with llvm_work():
+            return self._add(text, names, dump, want_object, t0)
+
+    def _add(self, text, names, dump, want_object, t0) -> Compiled:
         try:
             mod = llvm.parse_assembly(text)
             mod.verify()
@@ -228,7 +233,7 @@ class Engine:
         if unknown:
             raise CompileError(f"object code needs unknown symbol {unknown[0]!r}")
         obj = llvm.ObjectFileRef.from_data(data)
-        with self._lock:
+        with llvm_work(), self._lock:
             try:
                 self._ee.add_object_file(obj)
                 self._ee.finalize_object()
@@ -315,7 +320,43 @@ def get_engine() -> Engine:
     """The process's engine, built on first use."""
     global _engine
     if _engine is None:
-        with _engine_lock:
+        with _engine_lock, llvm_work():
             if _engine is None:
                 _engine = Engine()
     return _engine
+
+
+# --- exit safety ----------------------------------------------------------------------
+#
+# A thread still inside LLVM while the interpreter finalises and the process exits could
+# crash it (LLVM's own static destructors run then). Every heavy LLVM call goes through
+# `llvm_work()`; `close_llvm()` (at exit) lets no new one start and waits for those under
+# way, so a background compile at exit costs at most the LLVM call it is in.
+
+_gate = threading.Condition()
+_in_llvm = 0
+_llvm_closed = False
+
+
+@contextmanager
+def llvm_work():
+    global _in_llvm
+    with _gate:
+        if _llvm_closed:
+            raise CompileError("the process is exiting")
+        _in_llvm += 1
+    try:
+        yield
+    finally:
+        with _gate:
+            _in_llvm -= 1
+            _gate.notify_all()
+
+
+def close_llvm() -> None:
+    """No more LLVM work in this process; wait for the work under way."""
+    global _llvm_closed
+    with _gate:
+        _llvm_closed = True
+        while _in_llvm:
+            _gate.wait()

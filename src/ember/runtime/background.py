@@ -10,9 +10,10 @@ It is a bare `_thread` thread: not in `threading.enumerate()`, not joined by
 LLVM releases the GIL while it optimises and emits code, which is most of a compile;
 the Python half (lowering) takes the GIL in turns with the program, which gets it back
 at least every `sys.getswitchinterval()` (5 ms). `close()` (at exit, `ember.uninstall`)
-stops taking jobs and waits for the one under way: a thread inside LLVM while the
-interpreter finalises could crash the process, and an exit status is part of what the
-program prints.
+stops taking jobs and waits for the one under way. At exit only its LLVM part is waited
+for (`backend.engine.close_llvm`): a thread inside LLVM while the interpreter finalises
+could crash the process, and an exit status is part of what the program prints; a worker
+in Python code is simply stopped by the interpreter's finalisation.
 """
 
 from __future__ import annotations
@@ -78,11 +79,12 @@ class Worker:
         finally:
             self._done.release()
 
-    def close(self) -> None:
-        """Take no more jobs; wait for the one under way, if any."""
+    def close(self, wait: bool = True) -> None:
+        """Take no more jobs; wait for the one under way, if any (unless `wait` is False:
+        at exit, where `engine.close_llvm` waits for the LLVM part alone)."""
         with self._lock:
             self._closed = True
-        if _thread.get_ident() == self._thread_id:
+        if not wait or _thread.get_ident() == self._thread_id:
             return  # called by a compile (e.g. the JIT turning itself off)
         self._done.acquire()
         self._done.release()

@@ -186,14 +186,20 @@ class Runtime:
         self.stats.log(why)
         return False
 
-    def stop(self) -> None:
-        """Stop counting and send every function back to the interpreter."""
+    def stop(self, exiting: bool = False) -> None:
+        """Stop counting and send every function back to the interpreter. At exit
+        (`exiting`), a background compile under way is only waited for while it is
+        inside LLVM (see runtime/background.py)."""
         if self.worker is not None:
             cancel = getattr(sys.modules.get("ember.pipeline"), "cancel", None)
             if cancel is not None and self.worker.pending():
                 cancel()  # the compile under way stops at its next stage
-            self.worker.close()  # and is waited for: it may be inside LLVM
+            self.worker.close(wait=not exiting)
             self.worker = None
+        if exiting:
+            close_llvm = getattr(sys.modules.get("ember.backend.engine"), "close_llvm", None)
+            if close_llvm is not None:
+                close_llvm()
         if self.enabled:
             self.enabled = False
             self.counting_all = False
@@ -338,7 +344,7 @@ class Runtime:
 
     def at_exit(self) -> None:
         try:
-            self.stop()
+            self.stop(exiting=True)
         except Exception as exc:  # noqa: BLE001 - the stats are still written
             self._exit_error(exc)
         try:
