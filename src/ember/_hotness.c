@@ -62,6 +62,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
+#include <dlfcn.h>
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
 #define EMBER_HOTNESS_VERSION 2
@@ -666,7 +667,35 @@ recursion_remaining(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return Py_BuildValue("(ii)", tstate->py_recursion_remaining, tstate->c_recursion_remaining);
 }
 
+/* preload(path): dlopen a shared library with the GIL released, so that a later
+   ctypes.CDLL(path) (llvmlite loading its 50 MB libllvmlite) finds it loaded instead of
+   mapping and relocating it while holding the GIL, a pause of ~100 ms for the program
+   when a background compile starts. Same mode as ctypes (RTLD_NOW | RTLD_LOCAL); the
+   library stays loaded. */
+static PyObject *
+preload(PyObject *module, PyObject *arg)
+{
+    PyObject *bytes = NULL;
+    if (!PyUnicode_FSConverter(arg, &bytes)) {
+        return NULL;
+    }
+    const char *path = PyBytes_AS_STRING(bytes);
+    void *handle;
+    Py_BEGIN_ALLOW_THREADS
+    handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    Py_END_ALLOW_THREADS
+    Py_DECREF(bytes);
+    if (handle == NULL) {
+        const char *why = dlerror();
+        PyErr_SetString(PyExc_OSError, why != NULL ? why : "dlopen failed");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"preload", preload, METH_O,
+     "preload(path): dlopen a shared library with the GIL released (it stays loaded)."},
     {"recursion_remaining", recursion_remaining, METH_NOARGS,
      "recursion_remaining() -> (python frames, C recursion units) this thread has left."},
     {"install", (PyCFunction)(void (*)(void))watch_install, METH_FASTCALL,

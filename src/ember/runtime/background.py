@@ -33,14 +33,15 @@ class Worker:
         self._closed = False
         self._thread_id = None
 
-    def submit(self, func) -> bool:
-        """Queue `func`; False once closed (the caller compiles nothing then)."""
+    def submit(self, func, *extra) -> bool:
+        """Queue `func` (the worker calls `compile_one(func, *extra)`); False once closed
+        (the caller compiles nothing then)."""
         with self._lock:
             if self._closed:
                 return False
             # Weakly: queueing must not keep a function alive (its destruction, and the
             # callbacks of weak references to it, stay where CPython has them).
-            self._jobs.append(weakref.ref(func))
+            self._jobs.append((weakref.ref(func), extra))
             if self._running:
                 return True
             self._running = True
@@ -68,11 +69,12 @@ class Worker:
                         self._jobs.clear()
                         self._running = False
                         return
-                    func = self._jobs.popleft()()
+                    ref, extra = self._jobs.popleft()
+                    func = ref()
                 if func is None:
                     continue
                 try:
-                    self._compile_one(func)
+                    self._compile_one(func, *extra)
                 except BaseException:  # noqa: BLE001 - compile_and_install catches; be sure
                     pass
                 del func

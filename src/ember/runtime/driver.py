@@ -236,6 +236,40 @@ class Runtime:
     # -- deciding ----------------------------------------------------------------------
 
     def _hot(self, code, frame) -> None:
+        if self.background and id(code) not in self._marked:
+            # On the program's thread only what needs the frame (its function, the
+            # argument types); screening (40 ms of imports the first time), the profile's
+            # quickened instructions and the compile run on the worker.
+            if not self._check_abi():
+                return
+            func = _function_of(frame, code)
+            if func is not None:
+                from ember.runtime import profile
+
+                args = profile.argument_types(frame, code)
+                if self.worker is None:
+                    from ember.runtime.background import Worker
+
+                    self.worker = Worker(self._decide)
+                if self.worker.submit(func, args):
+                    return
+        self._hot_now(code, frame)
+
+    def _decide(self, func, args) -> None:
+        """On the worker: what `_hot_now` does once the frame is no longer needed."""
+        from ember.runtime import profile
+        from ember.runtime.screen import screen
+
+        _preload_llvm()
+        code = func.__code__
+        refusal = screen(code)
+        if refusal is not None:
+            self.stats.record_refused(code, refusal.reason, refusal.detail)
+            return
+        profile.record(code, None, dump="profile" in self.options.dump, args=args)
+        self.compile_and_install(func)
+
+    def _hot_now(self, code, frame) -> None:
         from ember.runtime.screen import screen
 
         refusal = screen(code)
@@ -251,13 +285,6 @@ class Runtime:
         if func is None:
             self.stats.record_refused(code, "no_function", "no function object for the frame")
             return
-        if self.background and id(code) not in self._marked:
-            if self.worker is None:
-                from ember.runtime.background import Worker
-
-                self.worker = Worker(self.compile_and_install)
-            if self.worker.submit(func):
-                return
         self.compile_and_install(func)
 
     def compile_and_install(self, func) -> bool:
@@ -356,6 +383,27 @@ class Runtime:
     def _exit_error(self, exc: Exception) -> None:
         if self.options.log is not None:
             sys.stderr.write(f"ember: at exit: {type(exc).__name__}: {exc}\n")
+
+
+def _preload_llvm() -> None:
+    """Map libllvmlite without the GIL (`_hotness.preload`) before llvmlite loads it with
+    the GIL held; on the worker, so the program does not wait for it. Best effort."""
+    if "llvmlite.binding" in sys.modules:
+        return
+    try:
+        import importlib.util
+        import os
+
+        from ember import _hotness
+
+        spec = importlib.util.find_spec("llvmlite")
+        for folder in spec.submodule_search_locations or ():
+            path = os.path.join(folder, "binding", "libllvmlite.so")
+            if os.path.exists(path):
+                _hotness.preload(path)
+                return
+    except Exception:  # noqa: BLE001 - llvmlite then loads it itself
+        pass
 
 
 def _thread_ident() -> int:

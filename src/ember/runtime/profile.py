@@ -71,8 +71,12 @@ def specialised_instructions(code) -> list:
             if ins.opname not in dis.opmap and not ins.opname.startswith("<")]
 
 
-def record(code, frame, dump: bool = False) -> Profile:
-    prof = Profile(argument_types(frame, code), specialised_instructions(code))
+def record(code, frame, dump: bool = False, args=None) -> Profile:
+    """Record (and with `dump`, print) the profile of `code`: argument types from
+    `frame`, or `args` already read from it."""
+    if args is None:
+        args = argument_types(frame, code)
+    prof = Profile(args, specialised_instructions(code))
     PROFILES[code] = prof
     if dump:
         args = ", ".join(f"{a[0]}: {a[2]}" if a[1] == "builtins" else f"{a[0]}: {a[1]}.{a[2]}"
