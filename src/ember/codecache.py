@@ -18,7 +18,6 @@ function is compiled as if the cache were empty.
 
 from __future__ import annotations
 
-import json
 import sys
 
 FORMAT = 1
@@ -78,9 +77,15 @@ def _identity() -> tuple[str, str, str]:
 
 
 def key_for(code) -> str | None:
-    store = _store()
-    if store is None:
+    """The cache key of `code`, or None when there is no cache."""
+    if _store() is None:
         return None
+    return content_key(code)
+
+
+def content_key(code) -> str:
+    """The key of `code` compiled by this Ember, LLVM and CPU, cache or not (it also names
+    the symbols of relocatable code, see `names`)."""
     from ember.runtime import codestore as storage
 
     version, llvm_version, cpu = _identity()
@@ -104,13 +109,30 @@ def _helper_get(name: str):
         from ember.backend.engine import undefined_symbols
 
         try:
-            deps = [s for s in undefined_symbols(blob) if s.startswith("ember.")
-                    and s not in _RUNTIME_SYMBOLS]
+            needed = undefined_symbols(blob)
         except Exception:  # noqa: BLE001 - not an object file: compile the helper
             return None
+        _bind_interned(needed)
+        deps = [s for s in needed if s.startswith("ember.") and s not in _RUNTIME_SYMBOLS
+                and not s.startswith(INTERNED_PREFIX)]
         if not _ensure_helpers(deps):
             return None
     return blob
+
+
+#: Interned strings of shared helpers (lower/consts.py `interned`).
+INTERNED_PREFIX = "ember.istr."
+
+
+def _bind_interned(symbols) -> None:
+    """Bind the `ember.istr.*` symbols among `symbols` for LLVM, in this process."""
+    names = [s for s in symbols if s.startswith(INTERNED_PREFIX)]
+    if names:
+        from llvmlite import binding as llvm
+
+        for name in names:
+            if not llvm.address_of_symbol(name):
+                llvm.add_symbol(name, id(sys.intern(name[len(INTERNED_PREFIX):])))
 
 
 #: Symbols of Ember's that are not shared helpers (bound by backend/capi and support).
@@ -145,6 +167,8 @@ def load(key: str, code):
     if not blob:
         return None
     try:
+        import json
+
         header, _, obj = blob.partition(b"\n")
         meta = json.loads(header)
         if meta.get("v") != FORMAT:
@@ -173,17 +197,17 @@ def load(key: str, code):
         return None
 
 
-def save(key: str, module, entry) -> bool:
-    """Store the compiled `module` (whose entry is `entry`) under `key`, if every
-    constant has a recipe. Returns whether it was stored."""
-    store = _store()
+def header(module, entry) -> dict | None:
+    """What loading the compiled `module` (whose entry is `entry`) in another process
+    needs besides its object code; None if that is impossible (a constant without a
+    recipe, or no object code)."""
     table = getattr(module, "ember_table", None)
-    if store is None or table is None or not table.cacheable or not entry.object_code:
-        return False
+    if table is None or not table.cacheable or not entry.object_code:
+        return None
     from ember.backend import support
 
     shared = support.shared_names()
-    meta = {
+    return {
         "v": FORMAT,
         "body": table.name.removesuffix(".consts"),
         "entry": entry.name,
@@ -191,11 +215,46 @@ def save(key: str, module, entry) -> bool:
         "recipes": table.recipes,
         "helpers": sorted(f.name for f in module.functions if f.name in shared),
     }
+
+
+def blob(meta: dict, object_code: bytes) -> bytes:
+    """A cache entry: the JSON header line, then the object code."""
+    import json
+
+    return json.dumps(meta).encode() + b"\n" + object_code
+
+
+def save(key: str, module, entry) -> bool:
+    """Store the compiled `module` (whose entry is `entry`) under `key`, if every
+    constant has a recipe. Returns whether it was stored."""
+    store = _store()
+    meta = header(module, entry) if store is not None else None
+    if meta is None:
+        return False
     try:
-        store.put(key, json.dumps(meta).encode() + b"\n" + entry.object_code)
+        store.put(key, blob(meta, entry.object_code))
     except Exception:  # noqa: BLE001
         return False
     return True
+
+
+def get(key: str) -> tuple[dict, bytes] | None:
+    """The header and object code stored under `key`, or None (a miss, or a damaged or
+    foreign-format entry)."""
+    store = _store()
+    data = store.get(key) if store is not None else None
+    if not data:
+        return None
+    import json
+
+    try:
+        head, _, obj = data.partition(b"\n")
+        meta = json.loads(head)
+    except ValueError:
+        return None
+    if not isinstance(meta, dict) or meta.get("v") != FORMAT or not obj:
+        return None
+    return meta, obj
 
 
 def resolve(recipe, code):

@@ -8,8 +8,6 @@ wins over the environment; `-E` and `-I` make Ember ignore `EMBER_*` as CPython 
 This module must stay cheap to import: it runs in every Ember process before the program.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -68,7 +66,7 @@ class Options:
         dump: frozenset[str] = frozenset(),
         cache: str | None = None,  # None: the default directory; "off"; else a directory
         warmup: int | None = None,  # ms; None: WARMUP_MS at the default threshold, else 0
-        background: bool | None = None,  # off the main thread; None: at the default threshold
+        background: bool | str | None = None,  # True, "thread", False; None: at the default threshold
     ) -> None:
         values = (jit, threshold, stats, log, dump, cache, warmup, background)
         for name, value in zip(self.__slots__, values):
@@ -101,6 +99,17 @@ def _parse_onoff(value: str | bool, where: str) -> bool:
     if v in ("off", "0", "false", "no"):
         return False
     raise OptionError(f"{where}: expected 'on' or 'off', got {value!r}")
+
+
+def _parse_background(value: str | bool, where: str) -> bool | str:
+    # on: in a compile server process where it can start (runtime/compileserver.py), else
+    # on a thread; thread: always on a thread (the GIL is shared with the program).
+    if str(value).lower() == "thread":
+        return "thread"
+    try:
+        return _parse_onoff(value, where)
+    except OptionError:
+        raise OptionError(f"{where}: expected 'on', 'off' or 'thread', got {value!r}") from None
 
 
 def _parse_threshold(value: str | bool, where: str) -> int:
@@ -143,7 +152,7 @@ _SWITCHES = {
     "jit-dump": ("EMBER_JIT_DUMP", "dump", _parse_dump),
     "jit-cache": ("EMBER_JIT_CACHE", "cache", _parse_cache),
     "jit-warmup": ("EMBER_JIT_WARMUP", "warmup", _parse_threshold),
-    "jit-background": ("EMBER_JIT_BACKGROUND", "background", _parse_onoff),
+    "jit-background": ("EMBER_JIT_BACKGROUND", "background", _parse_background),
 }
 
 

@@ -130,6 +130,18 @@ def compile(func, opts: options.Options | None = None):
         entry = codecache.load(key, code)
         if entry is not None:
             return entry
+    entry, module = _emit(code, key, dump)
+    if key is not None:
+        codecache.save(key, module, entry)
+    return entry
+
+
+def _emit(code, key: str | None, dump):
+    """Lower `code` and emit it into this process's engine: (Entry, llvmlite module).
+    With a `key`, the symbols are named after it (relocatable code other processes can
+    load); else after the engine's serial."""
+    from ember import codecache
+
     _checkpoint()
     ir_func = optimize(build_ir(code))
     from ember.backend import entry as backend_entry
@@ -156,9 +168,30 @@ def compile(func, opts: options.Options | None = None):
     _KEEP_ALIVE.append(keep)
     perfmap.record(entry.object_code,
                    {body: engine.global_address(body), entry.name: entry.address}, code)
-    if key is not None:
+    return entry, module
+
+
+def compile_portable(code) -> tuple[dict, bytes, bool]:
+    """Compile `code` for another process (the compile server, runtime/compileserver.py):
+    (header, relocatable object code, whether it came from the code cache), the two
+    parts of a code-cache entry (`codecache.header`). Raises `Refused`, also for code
+    whose constants cannot all be rebuilt elsewhere. Tier 1 only; the caller screened
+    `code` and checked the function's namespaces."""
+    from ember import codecache
+
+    key = codecache.content_key(code)
+    if not (dump_kinds() & {"llvm", "asm"}):
+        codecache.enable_helper_cache()
+        hit = codecache.get(key)
+        if hit is not None:
+            return hit[0], hit[1], True
+    entry, module = _emit(code, key, dump_kinds() & {"llvm", "asm"})
+    meta = codecache.header(module, entry)
+    if meta is None or entry.name != meta["entry"]:
+        raise Refused("process_local", "tier 1: compiled code refers to this process")
+    if codecache.key_for(code) is not None:
         codecache.save(key, module, entry)
-    return entry
+    return meta, entry.object_code, False
 
 
 #: Objects whose addresses compiled code holds (code objects, constants, names); machine

@@ -23,12 +23,11 @@ ceval.c uses it for the same job, and each is checked for presence by `register_
 
 from __future__ import annotations
 
-import ctypes
 from functools import cache
 
 from llvmlite import ir
 
-from ember import abi
+from ember.backend import loader
 
 OBJ = ir.PointerType()  # PyObject* (LLVM pointers are opaque)
 PTR = ir.PointerType()
@@ -260,39 +259,10 @@ def load_pointer(builder: ir.IRBuilder, name: str) -> ir.Value:
     return builder.load(gv, name=name.removeprefix("PyExc_"), typ=OBJ)
 
 
-def _process_symbol(name: str) -> int | None:
-    for lib in (ctypes.pythonapi, _process()):
-        try:
-            return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
-        except AttributeError:
-            continue
-    return None
-
-
-@cache
-def _process() -> ctypes.CDLL:
-    return ctypes.CDLL(None)
-
-
 def address(name: str) -> int:
-    """The address of a C API symbol in this process; KeyError if it isn't exported."""
-    if name in EMBER_SYMBOLS:
-        return _ember_addresses()[name]
-    addr = _process_symbol(name)
-    if not addr:
-        raise KeyError(f"CPython symbol {name} not found in this process")
-    return addr
-
-
-@cache
-def _ember_addresses() -> dict[str, int]:
-    api = ctypes.pythonapi
-    api.PyInterpreterState_Get.restype = ctypes.c_void_p
-    interp = api.PyInterpreterState_Get()
-    return {
-        "ember.eval_breaker": interp + abi.InterpreterState.ceval_eval_breaker,
-        "ember.monitors": interp + abi.InterpreterState.monitors,
-    }
+    """The address of a C API symbol (or of `EMBER_SYMBOLS`) in this process; KeyError if
+    it isn't there (`backend.loader.process_address`)."""
+    return loader.process_address(name)
 
 
 @cache

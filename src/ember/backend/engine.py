@@ -55,7 +55,8 @@ from dataclasses import dataclass, field
 from llvmlite import binding as llvm
 from llvmlite import ir
 
-from ember.backend import capi
+from ember.backend import capi, loader
+from ember.backend.loader import elf_symbols, undefined_symbols  # noqa: F401 - re-exported
 
 
 class CompileError(Exception):
@@ -109,6 +110,8 @@ class Engine:
         self.triple = self.target_machine.triple
         self.data_layout = str(self.target_machine.target_data)
         capi.register_symbols()
+        for name, address in loader.SYMBOLS.items():  # code loaded without LLVM so far
+            llvm.add_symbol(name, address)
         self._ee = self._new_ee(self.target_machine)
         #: codegen level 0 for big modules (made on first use); see the module docstring.
         self._big_ee = None
@@ -281,35 +284,6 @@ class Engine:
 
     def _object_emitted(self, module: llvm.ModuleRef, data: bytes) -> None:
         self._last_object = data
-
-
-def elf_symbols(data: bytes) -> list[tuple[str, bool, int]]:
-    """(name, defined, size) of the global symbols of an ELF64 little-endian relocatable
-    object. ValueError if it is not one."""
-    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
-        raise ValueError("not a 64-bit little-endian ELF file")
-    shoff, = struct.unpack_from("<Q", data, 0x28)
-    shentsize, shnum = struct.unpack_from("<HH", data, 0x3A)
-    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
-                for i in range(shnum)]
-    out = []
-    for sh in sections:
-        if sh[1] != 2:  # SHT_SYMTAB
-            continue
-        str_off = sections[sh[6]][4]  # sh_link: its string table
-        for k in range(sh[5] // 24):
-            st_name, st_info, _other, st_shndx, _value, st_size = struct.unpack_from(
-                "<IBBHQQ", data, sh[4] + 24 * k)
-            if st_name and (st_info >> 4) != 0:  # named, not local
-                end = data.index(b"\0", str_off + st_name)
-                out.append((data[str_off + st_name:end].decode(), st_shndx != 0, st_size))
-    return out
-
-
-def undefined_symbols(data: bytes) -> list[str]:
-    """The names an object needs from elsewhere (the undefined entries of its symbol
-    table). ValueError if it is not an ELF64 little-endian object."""
-    return [name for name, defined, _size in elf_symbols(data) if not defined]
 
 
 _engine: Engine | None = None

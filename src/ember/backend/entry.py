@@ -8,15 +8,13 @@ inlined call leaves it.
 
 from __future__ import annotations
 
-import ctypes
-import struct
 import sys
 from dataclasses import dataclass
 
 from llvmlite import ir
 
 from ember import abi
-from ember.backend import capi
+from ember.backend import capi, loader
 from ember.backend.engine import Engine, get_engine
 from ember.backend.support import (
     I1,
@@ -89,20 +87,7 @@ def bump_interpreted_caller(builder: ir.IRBuilder, args: ir.Value):
 # --- the installed entry ----------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class Entry:
-    """An entry loaded in the engine: its address and its two call counters."""
-
-    name: str
-    address: int
-    #: Addresses of i64 counters: calls that ran `body`, calls handed to CPython.
-    native_calls: int
-    interpreted_calls: int
-    tier: int = 1
-    #: The relocatable object code of the module, when asked for (the code cache).
-    object_code: bytes | None = None
-    #: Loaded from the persistent code cache rather than compiled.
-    from_cache: bool = False
+Entry = loader.Entry
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,12 +274,7 @@ def loaded_entry(engine: Engine, name: str, address: int, object_code=None,
     )
 
 
-def fill_table(address: int, objects: list) -> None:
-    """Write the objects' addresses into a loaded constants table at `address` (one
-    memmove: a ctypes array type per table size would be new objects for the GC)."""
-    if objects:
-        data = struct.pack(f"<{len(objects)}Q", *map(id, objects))
-        ctypes.memmove(address, data, len(data))
+fill_table = loader.fill_table
 
 
 def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, body) -> None:

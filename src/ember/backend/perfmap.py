@@ -24,7 +24,7 @@ def record(object_code: bytes | None, addresses: dict[str, int], code) -> None:
     """Append map lines for the functions `addresses` ({symbol: address}) of `code`."""
     if not object_code or not active():
         return
-    from ember.backend.engine import elf_symbols
+    from ember.backend.loader import elf_symbols
 
     try:
         sizes = {name: size for name, defined, size in elf_symbols(object_code) if defined}

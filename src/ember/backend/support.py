@@ -13,8 +13,8 @@ these jobs, so that the 3.12 rules live here once:
   coverage see every line of it;
 - the eval breaker (`interp->ceval.eval_breaker`: signals, pending calls, a GIL drop
   request, an async exception, a scheduled GC) is handled by calling a tiny Python function
-  (`_breaker`): its RESUME runs CPython's own `_Py_HandlePending`, which is not exported.
-  An exception it raises (KeyboardInterrupt) comes back with `_breaker`'s traceback entry
+  (`loader.breaker`): its RESUME runs CPython's own `_Py_HandlePending`, which is not exported.
+  An exception it raises (KeyboardInterrupt) comes back with the breaker's traceback entry
   removed, as if raised in the compiled code itself.
 """
 
@@ -27,7 +27,7 @@ from functools import cache
 from llvmlite import ir
 
 from ember import abi
-from ember.backend import capi
+from ember.backend import capi, loader
 from ember.backend.engine import Engine, get_engine
 
 I1 = ir.IntType(1)
@@ -82,7 +82,7 @@ def field_address(builder: ir.IRBuilder, base: ir.Value, offset: int, name=""):
 # function (parsed, optimised and emitted again each time), and it keeps per-function
 # constants out of them by construction: a shared helper gets everything as arguments.
 
-_shared: dict[str, int] = {}
+_shared: dict[str, int] = loader.SYMBOLS  # with code loaded without LLVM (the registry)
 _shared_lock = threading.RLock()
 #: (get(name) -> object code or None, put(name, object code)): set by the code cache
 #: (ember/codecache.py) so that helpers, too, are compiled once per machine.
@@ -95,8 +95,8 @@ def mark_process_local(module: ir.Module) -> None:
 
 
 def shared_names() -> frozenset[str]:
-    """The shared helpers compiled in this process so far."""
-    return frozenset(_shared)
+    """The shared helpers compiled or loaded in this process so far."""
+    return frozenset(n for n in _shared if n != HANDLE_EVAL_BREAKER)
 
 
 def load_shared(name: str, object_code: bytes) -> bool:
@@ -105,14 +105,12 @@ def load_shared(name: str, object_code: bytes) -> bool:
     with _shared_lock:
         if name in _shared:
             return True
-        from llvmlite import binding as llvm
 
         try:
             address = get_engine().add_object(object_code, [name])[name]
         except Exception:  # noqa: BLE001 - CompileError: a bad or stale entry
             return False
-        llvm.add_symbol(name, address)
-        _shared[name] = address
+        loader.register(name, address)
         return True
 
 
@@ -125,7 +123,6 @@ def shared_function(module: ir.Module, name: str, fnty: ir.FunctionType, build) 
         return fn
     with _shared_lock:
         if name not in _shared:
-            from llvmlite import binding as llvm
 
             engine = get_engine()
             store = helper_store
@@ -145,8 +142,7 @@ def shared_function(module: ir.Module, name: str, fnty: ir.FunctionType, build) 
                 if (store is not None and compiled.object_code
                         and not getattr(own, "ember_process_local", False)):
                     store[1](name, compiled.object_code)
-            llvm.add_symbol(name, address)
-            _shared[name] = address
+            loader.register(name, address)
     return ir.Function(module, fnty, name=name)
 
 
@@ -268,11 +264,6 @@ def call_eval_breaker(builder: ir.IRBuilder) -> ir.Value:
 HANDLE_EVAL_BREAKER = "ember.handle_eval_breaker"
 
 
-def _breaker():
-    # Its RESUME instruction checks the eval breaker and runs CPython's _Py_HandlePending.
-    pass
-
-
 def _build_breaker_module(engine: Engine) -> ir.Module:
     module = engine.new_module("ember_support")
     fn = ir.Function(module, ir.FunctionType(I32, []), name=HANDLE_EVAL_BREAKER)
@@ -282,7 +273,7 @@ def _build_breaker_module(engine: Engine) -> ir.Module:
     res = b.call(capi.declare(module, "PyObject_Vectorcall"), [breaker, NULL, zero, NULL])
     with b.if_else(b.icmp_unsigned("==", res, NULL), likely=False) as (failed, ok):
         with failed:
-            # Drop the traceback entry of _breaker's frame, the head of the chain.
+            # Drop the traceback entry of the breaker function's frame (the chain's head).
             exc = b.call(capi.declare(module, "PyErr_GetRaisedException"), [])
             tb = b.call(capi.declare(module, "PyException_GetTraceback"), [exc])
             with b.if_then(b.icmp_unsigned("!=", tb, NULL)):
@@ -341,9 +332,11 @@ def install_support(engine: Engine | None = None) -> None:
     from llvmlite import binding as llvm
 
     engine = engine or get_engine()
-    llvm.add_symbol("ember.breaker_func", id(_breaker))
+    llvm.add_symbol("ember.breaker_func", id(loader.breaker))
+    if HANDLE_EVAL_BREAKER in loader.SYMBOLS:
+        return  # loaded without LLVM (backend/loader.py), bound by the engine
     compiled = engine.add(_build_breaker_module(engine), [HANDLE_EVAL_BREAKER])
-    llvm.add_symbol(HANDLE_EVAL_BREAKER, compiled.addresses[HANDLE_EVAL_BREAKER])
+    loader.register(HANDLE_EVAL_BREAKER, compiled.addresses[HANDLE_EVAL_BREAKER])
 
 
 # --- the function-watcher filter --------------------------------------------------------

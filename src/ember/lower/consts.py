@@ -86,3 +86,21 @@ def recipe_of(obj, code):
     if type(obj) is tuple and all(type(s) is str and sys.intern(s) is s for s in obj):
         return ["kwnames", list(obj)]
     return None
+
+
+#: Symbols naming an interned string in shared helpers (which have no constants table):
+#: `ember.istr.<text>`; every process binds it to its own `sys.intern(text)` (the LLVM
+#: engine here, `backend.loader` and the code cache when loading).
+INTERNED_PREFIX = "ember.istr."
+
+
+def interned(module: ir.Module, text: str) -> ir.Value:
+    """A pointer to the interned string `text` (an identifier), through a symbol."""
+    from llvmlite import binding as llvm
+
+    from ember.backend import capi
+
+    name = INTERNED_PREFIX + text
+    if not llvm.address_of_symbol(name):
+        llvm.add_symbol(name, id(sys.intern(text)))
+    return capi.declare_object(module, name)

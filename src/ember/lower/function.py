@@ -27,6 +27,8 @@ What the core owns, so that op lowerings stay small:
 
 from __future__ import annotations
 
+import sys
+
 from llvmlite import ir
 
 from ember import abi
@@ -97,6 +99,10 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         (`support.shared_function` does not cache it)."""
         self.keep.append(obj)
         if self.module is not self._body_module:
+            if type(obj) is str and obj.isidentifier() and sys.intern(obj) is obj:
+                # An interned name: a symbol each process binds to its own copy
+                # (`support.interned`), so the helper stays cacheable and portable.
+                return consts.interned(self.module, obj)
             support.mark_process_local(self.module)
             return ir.Constant(I64, id(obj)).inttoptr(OBJ)
         return self.table.load(self.b, obj, recipe)

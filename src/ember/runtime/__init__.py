@@ -7,8 +7,6 @@ only loads the C hotness counter (`ember._hotness`) and registers it as a
 See `driver.py` for the decisions, `install.py` for installation, `stats.py` for reports.
 """
 
-from __future__ import annotations
-
 _runtime = None
 
 

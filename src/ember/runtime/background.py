@@ -31,7 +31,7 @@ class Worker:
         self._running = False  # a worker thread exists
         self._done = _thread.allocate_lock()  # held while one does
         self._closed = False
-        self._thread_id = None
+        self.thread_id = None
 
     def submit(self, func, *extra) -> bool:
         """Queue `func` (the worker calls `compile_one(func, *extra)`); False once closed
@@ -61,7 +61,7 @@ class Worker:
             return len(self._jobs) + (1 if self._running else 0)
 
     def _run(self) -> None:
-        self._thread_id = _thread.get_ident()
+        self.thread_id = _thread.get_ident()
         try:
             while True:
                 with self._lock:
@@ -86,7 +86,7 @@ class Worker:
         at exit, where `engine.close_llvm` waits for the LLVM part alone)."""
         with self._lock:
             self._closed = True
-        if not wait or _thread.get_ident() == self._thread_id:
+        if not wait or _thread.get_ident() == self.thread_id:
             return  # called by a compile (e.g. the JIT turning itself off)
         self._done.acquire()
         self._done.release()

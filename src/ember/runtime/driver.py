@@ -42,8 +42,6 @@ Headroom: the compiler's deepest stack, measured below the hook, is 78 Python fr
 that, so a program that lowers its recursion limit below about 250 compiles nothing.
 """
 
-from __future__ import annotations
-
 import sys
 import time
 
@@ -113,6 +111,16 @@ class Runtime:
             background = options.threshold == DEFAULT_THRESHOLD
         self.background = background
         self.worker = None
+        # In a compile server process (runtime/compileserver.py) unless told "thread";
+        # made when the first function gets hot.
+        self.remote = None
+        self._use_server = bool(background) and background != "thread"
+        # A fork's child has no worker thread and must not share the parent's server.
+        if not _AT_FORK:
+            import os
+
+            os.register_at_fork(after_in_child=_after_fork)
+        _AT_FORK[:] = [self]
 
         warmup = options.warmup
         if warmup is None:
@@ -196,6 +204,9 @@ class Runtime:
                 cancel()  # the compile under way stops at its next stage
             self.worker.close(wait=not exiting)
             self.worker = None
+        if self.remote is not None:
+            self.remote.close()  # the server ends with its lifetime pipe
+            self.remote = None
         if exiting:
             close_llvm = getattr(sys.modules.get("ember.backend.engine"), "close_llvm", None)
             if close_llvm is not None:
@@ -223,6 +234,9 @@ class Runtime:
         if self._compiling and (not self.background or self.worker is None
                                 or self._compiling == _thread_ident()):
             return None  # not from inside a compile; nor two compiles at once
+        if self.worker is not None and self.worker.thread_id == _thread_ident():
+            return None  # the standard library as Ember's worker uses it: the program's
+            # own calls of it will count
         if self.warmup_s and id(code) not in self._marked and \
                 time.perf_counter() - self.stats.started < self.warmup_s:
             return None  # too early to pay for a compile: counted again from zero
@@ -250,7 +264,8 @@ class Runtime:
                 if self.worker is None:
                     from ember.runtime.background import Worker
 
-                    self.worker = Worker(self._decide)
+                    self.worker = Worker(self._decide_remote if self._use_server
+                                         else self._decide)
                 if self.worker.submit(func, args):
                     return
         self._hot_now(code, frame)
@@ -268,6 +283,80 @@ class Runtime:
             return
         profile.record(code, None, dump="profile" in self.options.dump, args=args)
         self.compile_and_install(func)
+
+    def _after_fork(self) -> None:
+        if self.worker is not None:
+            self.worker = None  # its thread is the parent's; queued jobs are dropped
+        self._compiling = False
+        if self.remote is not None:
+            self.remote.forget()
+
+    def _decide_remote(self, func, args) -> None:
+        """On the worker: compile `func` in the compile server and load the result
+        without LLVM (`backend.loader`); on a thread, as `_decide` does, if there is no
+        server."""
+        from ember.runtime import compileserver
+
+        client = self.remote
+        if client is None:
+            client = self.remote = compileserver.Client(self.options.cache)
+        if client.failed:
+            return self._decide(func, args)
+        code = func.__code__
+        from ember.runtime import profile
+
+        profile.record(code, None, dump="profile" in self.options.dump, args=args)
+        if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
+            self.stats.record_refused(code, "namespaces",
+                                      "tier 1: globals or builtins are not exact dicts")
+            return
+        import _thread
+
+        self._compiling = _thread.get_ident()
+        try:
+            started = client.startup_ms
+            try:
+                reply = client.compile(code)
+            except compileserver.ServerError as exc:
+                if self.remote is not client:
+                    return  # stopped (exit, uninstall) while it compiled
+                self.stats.log(f"{exc}; compiling on a thread instead")
+                self._compiling = False
+                return self._decide(func, args)
+            if not started:
+                self.stats.startup_ms += client.startup_ms
+            if reply[0] != "ok":
+                self.stats.record_refused(code, reply[1], reply[2])
+                return
+            self._load_and_install(func, reply)
+        except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
+            self._internal_error(code, exc)
+        finally:
+            self._compiling = False
+
+    def _load_and_install(self, func, reply) -> None:
+        """Load what the compile server sent (`reply`) into this process and install it."""
+        from ember import codecache
+        from ember.backend import loader, perfmap
+        from ember.runtime import install
+
+        _, meta, obj, helpers, compile_ms, cached = reply
+        code = func.__code__
+        for name, blob in helpers:
+            if name not in loader.SYMBOLS:
+                loader.register(name, loader.load_object(blob)[name])
+        addresses = loader.load_object(obj)
+        objects = [codecache.resolve(r, code) for r in meta["recipes"]]
+        loader.fill_table(addresses[meta["table"]], objects)
+        codecache._KEEP.append(objects)
+        entry = loader.entry_from_symbols(meta["entry"], addresses, from_cache=cached)
+        perfmap.record(obj, {meta["body"]: addresses[meta["body"]],
+                             entry.name: entry.address}, code)
+        if func.__code__ is not code or install.vectorcall_of(func) != install.PY_VECTORCALL:
+            self.stats.record_refused(code, "foreign_vectorcall",
+                                      "changed while it compiled")
+            return
+        self._installed(func, entry, compile_ms)
 
     def _hot_now(self, code, frame) -> None:
         from ember.runtime.screen import screen
@@ -331,15 +420,19 @@ class Runtime:
         except Exception as exc:  # noqa: BLE001
             self._internal_error(code, exc)
             return False
-        compile_ms = (time.perf_counter() - t0) * 1000
+        self._installed(func, entry, (time.perf_counter() - t0) * 1000)
+        return True
+
+    def _installed(self, func, entry, compile_ms: float) -> None:
+        from ember.runtime import install
+
         report = self.stats.record_invalidated
         if install.on_invalidate != report:  # not a new bound method kept at every compile
             install.on_invalidate = report
         self.stats.sync = install.drain
         install.install(func, entry)
-        self.stats.record_compiled(code, getattr(entry, "tier", 1), compile_ms,
+        self.stats.record_compiled(func.__code__, getattr(entry, "tier", 1), compile_ms,
                                    getattr(entry, "from_cache", False))
-        return True
 
     def _check_abi(self) -> bool:
         if self._abi_ok is None:
@@ -383,6 +476,16 @@ class Runtime:
     def _exit_error(self, exc: Exception) -> None:
         if self.options.log is not None:
             sys.stderr.write(f"ember: at exit: {type(exc).__name__}: {exc}\n")
+
+
+#: The runtime of this process (at most one is started; `os.register_at_fork` cannot
+#: unregister, so its callback goes through this list, not a reference to it).
+_AT_FORK: list = []
+
+
+def _after_fork() -> None:
+    for rt in _AT_FORK:
+        rt._after_fork()
 
 
 def _preload_llvm() -> None:

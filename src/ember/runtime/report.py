@@ -33,8 +33,6 @@ Log (`-X jit-log[=PATH]`), one line per decision as it happens::
     ember: error mod.h (app.py:20): <exception text>
 """
 
-from __future__ import annotations
-
 import sys
 import time
 

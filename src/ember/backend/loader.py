@@ -1,0 +1,308 @@
+"""Loading compiled code into this process without LLVM.
+
+The compile server (runtime/compileserver.py) and the code cache hand over relocatable
+ELF object code, the kind MCJIT emits for the host with LLVM's large code model: code in
+`.ltext`, constants in `.lrodata`, zeroed data (constants tables, call counters) in
+`.lbss`, and every reference to a symbol an absolute 64-bit relocation
+(R_X86_64_64) in `.ltext`. Loading such an object is a small job: lay the allocated
+sections out in fresh pages, write each symbol's address at each relocation, make the
+code pages executable. Doing it here keeps llvmlite (some 115 ms of imports with the GIL
+held, then LLVM itself) out of a process that only runs code compiled elsewhere.
+
+Anything else (another relocation type, a section kind not listed, a symbol nobody
+defines) raises `LoadError` before a page is mapped; the caller then leaves the function
+to the interpreter or compiles it with LLVM. `.eh_frame` is not loaded: CPython never
+unwinds through machine code (and MCJIT's registration of it is not needed by anything
+Ember runs). Pages are never unmapped, as JIT code never is.
+
+Symbols: `SYMBOLS` holds the `ember.*` code defined in this process (shared helpers, the
+eval-breaker handler), whoever loaded it; the LLVM engine binds them too
+(`register`). Other names resolve in the running interpreter (`process_address`).
+"""
+
+import ctypes
+import mmap
+import struct
+import sys
+
+#: Interned strings of shared helpers (`lower.consts.interned`): `ember.istr.<text>`.
+INTERNED_PREFIX = "ember.istr."
+
+#: `ember.*` symbols defined in this process: name -> address.
+SYMBOLS: dict[str, int] = {}
+
+
+class LoadError(Exception):
+    """Object code this loader does not handle (the message says what)."""
+
+
+def register(name: str, address: int) -> None:
+    """`name` is defined at `address` in this process (for this loader and for LLVM)."""
+    SYMBOLS[name] = address
+    llvm = sys.modules.get("llvmlite.binding")
+    if llvm is not None:
+        llvm.add_symbol(name, address)
+
+
+def breaker():
+    # `ember.breaker_func`: calling it runs its RESUME, whose eval-breaker check runs
+    # CPython's _Py_HandlePending (not exported); see backend/support.py.
+    pass
+
+
+# --- symbols of the running interpreter ------------------------------------------------
+
+#: Addresses inside the running interpreter that compiled code reads directly.
+EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors", "ember.breaker_func")
+
+_process_lib = None
+_ember_addresses: dict[str, int] = {}
+
+
+def _process_symbol(name: str) -> int | None:
+    global _process_lib
+    if _process_lib is None:
+        _process_lib = ctypes.CDLL(None)
+    for lib in (ctypes.pythonapi, _process_lib):
+        try:
+            return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
+        except AttributeError:
+            continue
+    return None
+
+
+def _interpreter_addresses() -> dict[str, int]:
+    if not _ember_addresses:
+        from ember import abi
+
+        get = ctypes.pythonapi.PyInterpreterState_Get
+        get.restype = ctypes.c_void_p
+        interp = get()
+        _ember_addresses.update({
+            "ember.eval_breaker": interp + abi.InterpreterState.ceval_eval_breaker,
+            "ember.monitors": interp + abi.InterpreterState.monitors,
+            "ember.breaker_func": id(breaker),
+        })
+    return _ember_addresses
+
+
+def process_address(name: str) -> int:
+    """The address of `name` in this process: a C API symbol, an interpreter address of
+    `EMBER_SYMBOLS`, or an interned string. KeyError if there is none."""
+    if name.startswith("ember."):
+        if name in SYMBOLS:
+            return SYMBOLS[name]
+        if name.startswith(INTERNED_PREFIX):
+            return id(sys.intern(name[len(INTERNED_PREFIX):]))
+        if name in EMBER_SYMBOLS:
+            return _interpreter_addresses()[name]
+        raise KeyError(f"Ember symbol {name} is not defined in this process")
+    addr = _process_symbol(name)
+    if not addr:
+        raise KeyError(f"CPython symbol {name} not found in this process")
+    return addr
+
+
+# --- ELF -------------------------------------------------------------------------------
+
+_SHT_PROGBITS, _SHT_SYMTAB, _SHT_NOBITS, _SHT_RELA = 1, 2, 8, 4
+_SHT_X86_64_UNWIND = 0x70000001
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXEC = 0x1, 0x2, 0x4
+_R_X86_64_64 = 1
+_SHN_UNDEF, _SHN_ABS, _SHN_COMMON = 0, 0xFFF1, 0xFFF2
+_PAGE = mmap.PAGESIZE
+
+
+def _sections(data) -> list[tuple]:
+    """Section headers: (name, type, flags, addr, offset, size, link, info, align,
+    entsize). ValueError if `data` is not an ELF64 little-endian relocatable object."""
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        raise ValueError("not a 64-bit little-endian ELF file")
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    return [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize)
+            for i in range(shnum)]
+
+
+def _symbols(data, sections) -> list[tuple[str, int, int, int, int]]:
+    """Every symbol table entry: (name, info, section index, value, size)."""
+    out = []
+    for sh in sections:
+        if sh[1] != _SHT_SYMTAB:
+            continue
+        str_off = sections[sh[6]][4]
+        for st_name, st_info, _other, st_shndx, value, size in struct.iter_unpack(
+                "<IBBHQQ", memoryview(data)[sh[4]:sh[4] + sh[5]]):
+            name = ""
+            if st_name:
+                end = data.index(b"\0", str_off + st_name)
+                name = bytes(data[str_off + st_name:end]).decode()
+            out.append((name, st_info, st_shndx, value, size))
+    return out
+
+
+def elf_symbols(data: bytes) -> list[tuple[str, bool, int]]:
+    """(name, defined, size) of the global symbols of an ELF64 little-endian relocatable
+    object. ValueError if it is not one."""
+    return [(name, shndx != _SHN_UNDEF, size)
+            for name, info, shndx, _value, size in _symbols(data, _sections(data))
+            if name and (info >> 4) != 0]
+
+
+def undefined_symbols(data: bytes) -> list[str]:
+    """The names an object needs from elsewhere (the undefined entries of its symbol
+    table). ValueError if it is not an ELF64 little-endian object."""
+    return [name for name, defined, _size in elf_symbols(data) if not defined]
+
+
+# --- loading ---------------------------------------------------------------------------
+
+#: Every mapping made (never unmapped: machine code is never freed).
+MAPPINGS: list = []
+
+_libc = None
+
+
+def _mprotect(address: int, size: int, prot: int) -> None:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    if _libc.mprotect(address, size, prot) != 0:
+        raise LoadError(f"mprotect failed: errno {ctypes.get_errno()}")
+
+
+def _round_up(n: int, align: int) -> int:
+    return (n + align - 1) // align * align if align > 1 else n
+
+
+def load_object(data: bytes) -> dict[str, int]:
+    """Load relocatable object code; return the address of each defined global symbol.
+    Raises LoadError (nothing mapped) for anything it does not handle."""
+    try:
+        sections = _sections(data)
+        symbols = _symbols(data, sections)
+    except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
+        raise LoadError(f"not an object file Ember can load: {exc}") from None
+    if struct.unpack_from("<HH", data, 0x10) != (1, 62):  # ET_REL, EM_X86_64
+        raise LoadError("not an x86-64 relocatable object")
+
+    # Which sections go into memory, and the relocations that apply to them.
+    placed: dict[int, int] = {}  # section index -> offset in its region
+    code_size = data_size = 0
+    relocations = []
+    for index, sh in enumerate(sections):
+        kind, flags, size, align = sh[1], sh[2], sh[5], sh[8]
+        if kind == _SHT_RELA:
+            target = sections[sh[7]]
+            if target[2] & _SHF_ALLOC and target[1] != _SHT_X86_64_UNWIND:
+                relocations.append(sh)
+            continue
+        if not flags & _SHF_ALLOC or kind == _SHT_X86_64_UNWIND:
+            continue
+        if kind not in (_SHT_PROGBITS, _SHT_NOBITS):
+            raise LoadError(f"section type {kind:#x} is not handled")
+        if flags & _SHF_EXEC:
+            code_size = _round_up(code_size, align)
+            placed[index] = code_size
+            code_size += size
+        else:
+            data_size = _round_up(data_size, align)
+            placed[index] = data_size
+            data_size += size
+    code_pages = _round_up(max(code_size, 1), _PAGE)
+    total = code_pages + _round_up(max(data_size, 1), _PAGE)
+
+    def section_offset(index: int) -> int:
+        sh = sections[index]
+        return placed[index] + (0 if sh[2] & _SHF_EXEC else code_pages)
+
+    # Resolve every symbol a relocation names before mapping anything.
+    resolved: list[int | None] = []
+    for name, _info, shndx, value, _size in symbols:
+        if shndx == _SHN_UNDEF:
+            if not name:
+                resolved.append(0)
+                continue
+            try:
+                resolved.append(process_address(name))
+            except KeyError:
+                raise LoadError(f"object code needs unknown symbol {name!r}") from None
+        elif shndx == _SHN_ABS:
+            resolved.append(value)
+        elif shndx == _SHN_COMMON or shndx >= 0xFF00:
+            raise LoadError(f"symbol {name!r} has section index {shndx:#x}")
+        elif shndx in placed:
+            resolved.append(-1 - (section_offset(shndx) + value))  # relative, for now
+        else:
+            resolved.append(None)  # in a section not loaded (.eh_frame, notes)
+    fixups = []
+    for rela in relocations:
+        base = section_offset(rela[7])
+        for offset, info, addend in struct.iter_unpack(
+                "<QQq", memoryview(data)[rela[4]:rela[4] + rela[5]]):
+            if info & 0xFFFFFFFF != _R_X86_64_64:
+                raise LoadError(f"relocation type {info & 0xFFFFFFFF} is not handled")
+            sym = info >> 32
+            if sym >= len(resolved) or resolved[sym] is None:
+                raise LoadError("a relocation refers to a section that is not loaded")
+            fixups.append((base + offset, sym, addend))
+
+    region = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
+                       prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    start = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    for index in placed:
+        sh = sections[index]
+        if sh[1] == _SHT_PROGBITS and sh[5]:
+            at = section_offset(index)
+            region[at:at + sh[5]] = data[sh[4]:sh[4] + sh[5]]
+    absolute = [start - 1 - r if r is not None and r < 0 else r for r in resolved]
+    pack = struct.pack_into
+    for at, sym, addend in fixups:
+        pack("<Q", region, at, (absolute[sym] + addend) & 0xFFFFFFFFFFFFFFFF)
+    _mprotect(start, code_pages, mmap.PROT_READ | mmap.PROT_EXEC)
+    MAPPINGS.append(region)
+    return {name: absolute[i] for i, (name, info, shndx, _v, _s) in enumerate(symbols)
+            if name and (info >> 4) != 0 and shndx in placed}
+
+
+# --- the loaded entry ------------------------------------------------------------------
+
+
+class Entry:
+    """An entry loaded in this process: its address and its two call counters."""
+
+    __slots__ = ("name", "address", "native_calls", "interpreted_calls", "tier",
+                 "object_code", "from_cache")
+
+    def __init__(self, name: str, address: int, native_calls: int, interpreted_calls: int,
+                 tier: int = 1, object_code: bytes | None = None, from_cache: bool = False):
+        self.name = name
+        self.address = address
+        #: Addresses of i64 counters: calls that ran the body, calls handed to CPython.
+        self.native_calls = native_calls
+        self.interpreted_calls = interpreted_calls
+        self.tier = tier
+        #: The relocatable object code, when asked for (the code cache).
+        self.object_code = object_code
+        #: Loaded from the persistent code cache rather than compiled.
+        self.from_cache = from_cache
+
+    def __repr__(self) -> str:
+        return f"Entry({self.name!r}, {self.address:#x}, tier={self.tier})"
+
+
+def entry_from_symbols(name: str, addresses: dict[str, int], object_code=None,
+                       from_cache: bool = False) -> Entry:
+    """The `Entry` named `name` among the symbols `load_object` returned."""
+    return Entry(name, addresses[name], addresses[f"{name}.native"],
+                 addresses[f"{name}.interpreted"], object_code=object_code,
+                 from_cache=from_cache)
+
+
+def fill_table(address: int, objects: list) -> None:
+    """Write the objects' addresses into a loaded constants table at `address` (one
+    memmove: a ctypes array type per table size would be new objects for the GC)."""
+    if objects:
+        data = struct.pack(f"<{len(objects)}Q", *map(id, objects))
+        ctypes.memmove(address, data, len(data))

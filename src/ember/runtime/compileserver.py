@@ -1,0 +1,352 @@
+"""Compiling in another process: the program's process never loads LLVM.
+
+Background compilation on a thread (runtime/background.py) still shares the GIL: the
+Python half of a compile (frontend, lowering, llvmlite's IR text) and importing the
+compiler and llvmlite (some 250 ms) take turns with the program, and a program of a
+second or less paid 25-200% for compiles it never used. Here a compile server, a plain
+python3.12 started on the first hot function, does all of that on the machine's other
+core, and sends back what a code-cache entry holds (codecache.py): a JSON header and
+relocatable object code, plus the object code of the shared helpers it needs. The
+program's process loads them with `backend.loader` (an ELF loader in Python: no
+llvmlite), fills the constants table from the recipes against its own code object, and
+installs the entry.
+
+    program's process (worker thread)           compile server (nice 10)
+    ---------------------------------           --------------------------------------
+    marshal(code) ------------------ fd 3 ----> screen, frontend, lower, LLVM,
+                                                code cache (reads and writes it)
+    loader.load_object(helpers, body) <- fd 4 -- ("ok", header, object, [helpers], ms)
+    fill table, install                          or ("refused", reason, detail)
+
+The server is started through `/bin/sh -c '"$@" &'` in its own session: it is not a
+child of the program (so `os.wait()` and SIGCHLD in the program never see it, only the
+shell's brief exit), a terminal's Ctrl-C does not reach it, and it holds none of the
+program's file descriptors (all are close-on-exec but these three; it closes the rest).
+It lives as long as the program: a thread of the server blocks on a third pipe (fd 5)
+whose write end only the program holds, and ends the server the moment that pipe
+closes, by exit, crash or kill of the program, even inside LLVM. After `os.fork()` the
+child forgets the parent's server (`os.register_at_fork`) and starts its own if needed.
+
+Messages are marshal data behind a 4-byte length: both ends are this Ember on this
+Python, and marshal is what moves code objects between processes in CPython itself.
+"""
+
+from __future__ import annotations
+
+import _thread
+import marshal
+import os
+import sys
+import time
+
+#: The server's file descriptors: requests in, replies out, the program's lifetime.
+REQUESTS, REPLIES, LIFETIME = 3, 4, 5
+#: The server's niceness: on a busy machine the program comes first.
+NICENESS = 10
+
+
+class ServerError(Exception):
+    """The compile server could not be started, or went away."""
+
+
+def _write(fd: int, obj) -> None:
+    data = marshal.dumps(obj)
+    data = len(data).to_bytes(4, "little") + data
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    parts = []
+    while n:
+        chunk = os.read(fd, min(n, 1 << 20))
+        if not chunk:
+            return None
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
+
+
+def _read(fd: int):
+    head = _read_exactly(fd, 4)
+    if head is None:
+        return None
+    data = _read_exactly(fd, int.from_bytes(head, "little"))
+    if data is None:
+        return None
+    return marshal.loads(data)
+
+
+# --- the program's side ------------------------------------------------------------------
+
+
+def _interpreter() -> str:
+    """A python3.12 that does not start Ember (`ember-python` would: ember-jit.pth)."""
+    exe = sys.executable
+    folder, _, name = exe.rpartition("/")
+    if name.startswith("ember"):
+        for other in ("python3.12", "python3", "python"):
+            candidate = f"{folder}/{other}"
+            if os.access(candidate, os.X_OK):
+                return candidate
+    return exe
+
+
+def _search_path() -> list[str]:
+    """Where the server finds Ember and llvmlite: where this process found them (the
+    server runs isolated, -I, so the program's own directory and PYTHON* variables
+    can't shadow a module the compiler imports)."""
+    import importlib.util
+
+    paths = []
+    for name in ("ember", "llvmlite"):
+        spec = importlib.util.find_spec(name)
+        for folder in (spec.submodule_search_locations or ()) if spec else ():
+            parent = folder.rpartition("/")[0]
+            if parent and parent not in paths:
+                paths.append(parent)
+    return paths
+
+
+_BOOT = ("import sys; sys.path[:0] = sys.argv[1].split('\\n'); "
+         "from ember.runtime.compileserver import serve; serve()")
+
+
+class Client:
+    """The program's connection to its compile server (started at the first `compile`).
+    One request at a time: the background worker is its only user."""
+
+    def __init__(self, cache: str | None) -> None:
+        self.cache = cache  # the program's -X jit-cache (None: the default directory)
+        self._fds: tuple[int, int, int] | None = None
+        self._owner = os.getpid()
+        self.failed: str | None = None  # why there is no server, once it failed
+        self.startup_ms = 0.0
+        self.helpers: set[str] = set()  # shared helpers the server has sent
+        self.pid: int | None = None
+
+    def forget(self) -> None:
+        """In a fork's child: drop the parent's server (closing the child's copies of its
+        pipes, so that the parent's server still ends with the parent)."""
+        fds, self._fds = self._fds, None
+        self._owner, self.pid, self.startup_ms = os.getpid(), None, 0.0
+        self.failed = None if self.failed == "closed" else self.failed
+        self._busy = False
+        for fd in fds or ():
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    def _start(self) -> None:
+        t0 = time.perf_counter()
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        life_r, life_w = os.pipe()
+        mine, theirs = (req_w, rep_r, life_w), (req_r, rep_w, life_r)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
+        env["EMBER_TIER1"] = "1"
+        if self.cache is not None:
+            env["EMBER_JIT_CACHE"] = self.cache
+        exe = _interpreter()
+        argv = ["/bin/sh", "-c", '"$@" &', "sh", exe, "-I", "-X", "jit=off", "-c", _BOOT,
+                "\n".join(_search_path())]
+        devnull = os.open(os.devnull, os.O_RDWR)
+        actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+                   (os.POSIX_SPAWN_DUP2, devnull, 2),
+                   *((os.POSIX_SPAWN_DUP2, fd, target)
+                     for fd, target in zip(theirs, (REQUESTS, REPLIES, LIFETIME)))]
+        try:
+            pid = os.posix_spawn("/bin/sh", argv, env, file_actions=actions, setsid=True)
+        except OSError as exc:
+            for fd in (*mine, *theirs):
+                os.close(fd)
+            raise ServerError(f"cannot start the compile server: {exc}") from None
+        finally:
+            os.close(devnull)
+        for fd in theirs:
+            os.close(fd)
+        try:
+            os.waitpid(pid, 0)  # the shell, which exits at once, leaving the server behind
+        except ChildProcessError:
+            pass  # the program reaped it (os.wait()); the server is unaffected
+        self._fds = mine
+        hello = _read(rep_r)
+        if not (isinstance(hello, tuple) and hello[:1] == ("hello",)):
+            self.close()
+            raise ServerError(f"the compile server did not start: {hello!r}")
+        self.pid = hello[1]
+        self.startup_ms = (time.perf_counter() - t0) * 1000
+
+    def compile(self, code):
+        """The server's reply for `code`: ("ok", header, object code, [(helper, object
+        code)], compile ms, from cache) or ("refused", reason, detail). Blocks (the GIL is
+        released while waiting). Raises ServerError if there is no server."""
+        if self.failed:
+            raise ServerError(self.failed)
+        if self._owner != os.getpid():  # a fork's child: the server is the parent's
+            self.forget()
+        try:
+            if self._fds is None:
+                self._start()
+            req, rep, _ = self._fds
+            self._busy = True
+            try:
+                _write(req, ("compile", code))
+                reply = _read(rep)
+            finally:
+                self._busy = False
+        except (OSError, ValueError, EOFError, ServerError) as exc:
+            self.failed = f"compile server: {type(exc).__name__}: {exc}"
+            reply = None
+        if reply is None:
+            self.failed = self.failed or "the compile server went away"
+            self.close()
+            raise ServerError(self.failed)
+        return reply
+
+    _busy = False
+
+    def close(self) -> None:
+        """End the server: closing the lifetime pipe ends it at once. The request and
+        reply pipes are closed too unless a request is under way (another thread then
+        reads the reply pipe until EOF; its number must not be reused meanwhile)."""
+        fds = self._fds
+        if fds is None or self._owner != os.getpid():
+            return
+        self.failed = self.failed or "closed"
+        keep = fds[:2] if self._busy else ()
+        self._fds = None if not keep else (*keep, -1)
+        for fd in fds:
+            if fd not in keep and fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+
+# --- the server's side -------------------------------------------------------------------
+
+
+def _watch_lifetime() -> None:
+    try:
+        os.read(LIFETIME, 1)  # EOF: the program is gone
+    finally:
+        os._exit(0)
+
+
+def serve() -> None:
+    """The compile server's main loop (started by `Client._start`)."""
+    os.closerange(LIFETIME + 1, 1 << 16)  # nothing of the program's but our pipes
+    _thread.start_new_thread(_watch_lifetime, ())
+    try:
+        os.nice(NICENESS)
+    except OSError:
+        pass
+    t0 = time.perf_counter()
+    server = _Server()
+    _write(REPLIES, ("hello", os.getpid(), (time.perf_counter() - t0) * 1000))
+    while True:
+        request = _read(REQUESTS)
+        if request is None:
+            os._exit(0)
+        try:
+            reply = server.handle(request)
+        except Exception as exc:  # noqa: BLE001 - reported, the program stays interpreted
+            reply = ("refused", "internal_error", f"{type(exc).__name__}: {exc}")
+        _write(REPLIES, reply)
+
+
+class _Server:
+    def __init__(self) -> None:
+        from ember import codecache, pipeline
+        from ember.backend import support
+
+        self.codecache = codecache
+        self.pipeline = pipeline
+        self.objects: dict[str, bytes] = {}  # shared helper -> object code
+        self.sent: set[str] = set()
+        support.helper_store = (self._helper_get, self._helper_put)
+        pipeline.warm_up()
+        self._breaker_object()
+
+    def _helper_get(self, name: str):
+        blob = self.objects.get(name)
+        if blob is None and self.codecache._store() is not None:
+            blob = self.codecache._helper_get(name)
+            if blob:
+                self.objects[name] = blob
+        return blob
+
+    def _helper_put(self, name: str, object_code: bytes) -> None:
+        self.objects[name] = object_code
+        if self.codecache._store() is not None:
+            self.codecache._helper_put(name, object_code)
+
+    def _breaker_object(self) -> None:
+        """The eval-breaker handler's object code (install_support loads it here but
+        keeps none): emitted again from the same module, not added to the engine."""
+        from llvmlite import binding as llvm
+
+        from ember.backend import support
+        from ember.backend.engine import get_engine
+
+        engine = get_engine()
+        mod = llvm.parse_assembly(str(support._build_breaker_module(engine)))
+        mod.verify()
+        engine._optimize(mod)
+        self.objects[support.HANDLE_EVAL_BREAKER] = engine.target_machine.emit_object(mod)
+
+    def _helpers_for(self, names, out: list) -> bool:
+        """Append (name, object code) for `names` not sent yet, dependencies first;
+        False if one has no object code (it embeds this process's addresses)."""
+        from ember.backend.engine import undefined_symbols
+
+        for name in names:
+            if name in self.sent or any(name == n for n, _ in out):
+                continue
+            blob = self.objects.get(name) or self._helper_get(name)
+            if not blob:
+                return False
+            deps = [s for s in undefined_symbols(blob)
+                    if s.startswith("ember.") and (s in self.objects or s in _shared_names())]
+            if not self._helpers_for([d for d in deps if d != name], out):
+                return False
+            out.append((name, blob))
+        return True
+
+    def handle(self, request):
+        kind = request[0]
+        if kind != "compile":
+            return ("refused", "internal_error", f"unknown request {kind!r}")
+        code = request[1]
+        from ember.bytecode import Refused
+        from ember.runtime.screen import screen
+
+        refusal = screen(code)
+        if refusal is not None:
+            return ("refused", refusal.reason, refusal.detail)
+        t0 = time.perf_counter()
+        try:
+            meta, obj, cached = self.pipeline.compile_portable(code)
+        except Refused as r:
+            return ("refused", r.reason, r.detail)
+        from ember.backend import support
+        from ember.backend.engine import undefined_symbols
+
+        wanted = [s for s in undefined_symbols(obj) if s.startswith("ember.")
+                  and (s in support.shared_names() or s in self.objects)]
+        helpers: list = []
+        if not self._helpers_for(sorted(wanted), helpers):
+            return ("refused", "process_local",
+                    "tier 1: a shared helper refers to this process")
+        self.sent.update(n for n, _ in helpers)
+        return ("ok", meta, obj, helpers, (time.perf_counter() - t0) * 1000, cached)
+
+
+def _shared_names():
+    from ember.backend import support
+
+    return support.shared_names()

@@ -1,0 +1,191 @@
+"""Compiling in a compile server (runtime/compileserver.py): the program's process loads
+the machine code without LLVM, keeps its output, and leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+
+import pytest
+
+from tests import harness
+
+SERVER = ("-X", "jit-threshold=100", "-X", "jit-background=1")
+ENV = {"EMBER_TIER1": "1"}
+
+# Makes f and g hot, then waits (running them) until the JIT decided both, so the rest
+# runs native code; prints what CPython prints, and on stderr what only Ember knows.
+HOT = textwrap.dedent("""
+    import sys, time
+
+    def f(x):
+        total = 0
+        for i in range(x):
+            total += i * i - (i // 3)
+        return total
+
+    def g(s, n=2):
+        try:
+            return s * n + undefined_name
+        except NameError as e:
+            return str(e) + s[::-1]
+
+    for _ in range(300):
+        f(20), g("ab")
+    try:
+        import ember
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            f(20), g("ab")
+            st = ember.stats()
+            if sum(c["qualname"] in "fg" for c in st["compiled"] + st["refused"]) >= 2:
+                break
+            time.sleep(0.01)
+        sys.stderr.write(f"compiled {sorted(c['qualname'] for c in st['compiled'] if c['qualname'] in 'fg')} "
+                         f"llvmlite {'llvmlite' in sys.modules}\\n")
+    except ImportError:
+        pass
+    print(f(1000), g("xyz"), g("q", n=3))
+    {tail}
+""")
+
+
+def _server_lines(stderr: bytes) -> list[str]:
+    return [line for line in stderr.decode().splitlines() if line.startswith("compiled ")]
+
+
+def test_compiled_in_the_server_and_loaded_without_llvm():
+    expected = harness.cpython(["-c", HOT.replace("{tail}", "")])
+    r = harness.ember(["-c", HOT.replace("{tail}", "")], ember_args=SERVER, env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == expected.stdout
+    assert _server_lines(r.stderr) == ["compiled ['f', 'g'] llvmlite False"], r.stderr
+
+
+@pytest.mark.parametrize("tail", [
+    "",
+    "sys.exit(3)",
+    "raise ValueError('done')",
+    "import os; sys.stdout.flush(); os._exit(4)",
+])
+def test_exit_while_the_server_compiles_is_invisible(tail):
+    # Hot at 100 calls, then the program ends at once: the compile is still under way.
+    program = textwrap.dedent(f"""
+        import sys
+        def f(x):
+            return [i * x for i in range(x)]
+        for i in range(300):
+            f(5)
+        print(sum(f(10)))
+        {tail}
+    """)
+    harness.assert_same(["-c", program], ember_args=SERVER, env=ENV)
+
+
+def _server_pids() -> set[int]:
+    """Compile servers running now (any program's)."""
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if b"ember.runtime.compileserver" in cmd:
+            pids.add(int(entry))
+    return pids
+
+
+def test_the_server_ends_with_the_program():
+    program = HOT.replace("{tail}", textwrap.dedent("""
+        import ember.runtime as rt
+        client = rt.current().remote
+        print("server", client is not None and client.pid is not None)
+        sys.stdout.flush()
+        with open(sys.argv[1], "w") as out:
+            out.write(str(client.pid))
+    """))
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("r") as pidfile:
+        r = harness.ember(["-c", program, pidfile.name], ember_args=SERVER, env=ENV)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.endswith(b"server True\n"), r.stdout
+        pid = int(pidfile.read())
+    deadline = time.monotonic() + 10
+    while pid in _server_pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid not in _server_pids()
+
+
+def test_a_server_that_dies_leaves_the_program_correct():
+    # The server is killed before the second function gets hot: that one compiles on a
+    # thread instead (in this process), and the output does not change.
+    program = textwrap.dedent("""
+        import os, signal, sys, time
+        def f(x):
+            return x * 3 - 1
+        def g(x):
+            return [x] * 2
+        for _ in range(300):
+            f(2)
+        try:
+            import ember, ember.runtime as rt
+            ember.stats()
+            os.kill(rt.current().remote.pid, signal.SIGKILL)
+        except ImportError:
+            pass
+        for _ in range(300):
+            g(2)
+        try:
+            import ember
+            st = ember.stats()
+            sys.stderr.write(f"compiled {sorted(c['qualname'] for c in st['compiled'] if c['qualname'] in 'fg')}\\n")
+        except ImportError:
+            pass
+        print(f(5), g(7))
+    """)
+    expected = harness.cpython(["-c", program])
+    r = harness.ember(["-c", program], ember_args=SERVER, env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == expected.stdout
+    assert _server_lines(r.stderr) == ["compiled ['f', 'g']"], r.stderr
+
+
+def test_a_forked_child_gets_its_own_server():
+    program = textwrap.dedent("""
+        import os, sys
+        def f(x):
+            return x + 1
+        def g(x):
+            return x * 2
+        for _ in range(300):
+            f(1)
+        try:
+            import ember
+            ember.stats()
+        except ImportError:
+            pass
+        pid = os.fork()
+        for _ in range(300):
+            g(1)
+        try:
+            import ember
+            names = sorted(c["qualname"] for c in ember.stats()["compiled"] if c["qualname"] in "fg")
+            sys.stderr.write(f"compiled {names}\\n")
+        except ImportError:
+            pass
+        print("child" if pid == 0 else "parent", f(1), g(2))
+        sys.stdout.flush()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+    """)
+    expected = harness.cpython(["-c", program])
+    r = harness.ember(["-c", program], ember_args=SERVER, env=ENV)
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.splitlines()) == sorted(expected.stdout.splitlines())
+    assert _server_lines(r.stderr) == ["compiled ['f', 'g']"] * 2, r.stderr
