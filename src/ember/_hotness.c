@@ -63,9 +63,14 @@
 #include <Python.h>
 #include <structmember.h>
 #include <dlfcn.h>
+/* The frame layout, for frame_function: compiled against this interpreter's own headers,
+   so it is the layout of the interpreter that loads this module. */
+#define Py_BUILD_CORE 1
+#include "internal/pycore_frame.h"
+#undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 2
+#define EMBER_HOTNESS_VERSION 3
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
@@ -603,6 +608,39 @@ watch_clear(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_NONE;
 }
 
+/* frame_function(frame) -> (function, argument types) or None: the function object
+   running `frame` and the type of each of its parameters' slots (None if unbound), read
+   from the _PyInterpreterFrame without taking a reference to anything else and without
+   ctypes, so the hook on the program's thread costs microseconds. */
+static PyObject *
+frame_function(PyObject *Py_UNUSED(module), PyObject *frame)
+{
+    if (!PyFrame_Check(frame)) {
+        PyErr_SetString(PyExc_TypeError, "frame_function() expects a frame");
+        return NULL;
+    }
+    _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
+    PyObject *func = f != NULL ? f->f_funcobj : NULL;
+    if (func == NULL || !PyFunction_Check(func)
+            || ((PyFunctionObject *)func)->func_code != (PyObject *)f->f_code) {
+        Py_RETURN_NONE;
+    }
+    PyCodeObject *code = f->f_code;
+    Py_ssize_t n = code->co_argcount + code->co_kwonlyargcount;
+    PyObject *types = PyTuple_New(n);
+    if (types == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *value = f->localsplus[i];
+        PyTuple_SET_ITEM(types, i,
+                         Py_NewRef(value != NULL ? (PyObject *)Py_TYPE(value) : Py_None));
+    }
+    PyObject *res = PyTuple_Pack(2, func, types);
+    Py_DECREF(types);
+    return res;
+}
+
 static PyObject *
 watch_is_installed(PyObject *Py_UNUSED(module), PyObject *func)
 {
@@ -694,6 +732,8 @@ preload(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+    {"frame_function", frame_function, METH_O,
+     "frame_function(frame) -> (function, argument types) or None."},
     {"preload", preload, METH_O,
      "preload(path): dlopen a shared library with the GIL released (it stays loaded)."},
     {"recursion_remaining", recursion_remaining, METH_NOARGS,

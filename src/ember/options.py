@@ -16,13 +16,14 @@ import sys
 DEFAULT_THRESHOLD = 1000
 
 #: Milliseconds a process runs before anything is compiled (`-X jit-warmup=MS`), at the
-#: default threshold. Compiling costs the JIT's start (~0.25 s: LLVM) and ~0.1-0.7 s per
-#: function, paid back only by the rest of the run, and elapsed run time is the cheapest
-#: predictor of the rest. But a deferred function keeps being counted (its events stay
-#: on: the C counter can only switch a code's events off for good), which cost a ~95 ms
-#: program +40% when measured with 1000 ms; so the default is 0 until deferring can
-#: switch counting off (issue 5). `ember.jit` functions never wait.
-WARMUP_MS = 0
+#: default threshold. A compile is paid back only by the rest of the run, and the run's
+#: age is the cheapest predictor of the rest: a program younger than this pays nothing
+#: for the functions that got hot (they are decided, their events off, and the worker
+#: sleeps) and nothing at all if it ends first. The compile server's own start takes
+#: some 300 ms on another core, so a short wait here loses little. With
+#: `-X jit-background=off` a function hot too early is counted again instead (its events
+#: stay on, which cost a ~95 ms program 40% with 1000 ms). `ember.jit` never waits.
+WARMUP_MS = 50
 
 #: Loop back-edges worth one call: a function is also hot once its loops went round
 #: threshold * BACK_EDGES_PER_CALL times in all (calls and back-edges add up), so a

@@ -180,6 +180,23 @@ class Client:
         self.pid = hello[1]
         self.startup_ms = (time.perf_counter() - t0) * 1000
 
+    def start(self) -> bool:
+        """Start the server now, unless it runs already; True if this call started it.
+        Raises ServerError (and remembers why) if it cannot."""
+        if self._owner != os.getpid():
+            self.forget()
+        if self._fds is not None or self.failed:
+            if self.failed:
+                raise ServerError(self.failed)
+            return False
+        try:
+            self._start()
+        except (OSError, ValueError, EOFError, ServerError) as exc:
+            self.failed = f"compile server: {type(exc).__name__}: {exc}"
+            self.close()
+            raise ServerError(self.failed) from None
+        return True
+
     def compile(self, code):
         """The server's reply for `code`: ("ok", header, object code, [(helper, object
         code)], compile ms, from cache) or ("refused", reason, detail). Blocks (the GIL is

@@ -68,7 +68,7 @@ def _not_compiled_here(filename: str) -> bool:
 
 
 #: The `ember._hotness` this driver was written for (its VERSION constant).
-HOTNESS_VERSION = 2
+HOTNESS_VERSION = 3
 #: Recursion headroom the hook needs: Python frames and C recursion units (see above).
 COMPILER_PY_FRAMES = 250
 COMPILER_C_UNITS = 250
@@ -155,6 +155,7 @@ class Runtime:
             mon.use_tool_id(TOOL, "ember")
         except ValueError:
             return self._not_counting(f"sys.monitoring tool {TOOL} is taken; the JIT stays off")
+        self.counter_module = hotness
         self.counter = hotness.Counter(
             self._on_hot,
             threshold=self.threshold * self.call_weight,
@@ -237,7 +238,7 @@ class Runtime:
         if self.worker is not None and self.worker.thread_id == _thread_ident():
             return None  # the standard library as Ember's worker uses it: the program's
             # own calls of it will count
-        if self.warmup_s and id(code) not in self._marked and \
+        if self.warmup_s and not self.background and id(code) not in self._marked and \
                 time.perf_counter() - self.stats.started < self.warmup_s:
             return None  # too early to pay for a compile: counted again from zero
         if self.enabled and not _not_compiled_here(code.co_filename):
@@ -251,30 +252,53 @@ class Runtime:
 
     def _hot(self, code, frame) -> None:
         if self.background and id(code) not in self._marked:
-            # On the program's thread only what needs the frame (its function, the
-            # argument types); screening (40 ms of imports the first time), the profile's
-            # quickened instructions and the compile run on the worker.
-            if not self._check_abi():
-                return
-            func = _function_of(frame, code)
-            if func is not None:
-                from ember.runtime import profile
-
-                args = profile.argument_types(frame, code)
+            # On the program's thread only what needs the frame, read in C (its function,
+            # the argument types: microseconds); the ABI check, screening, the profile
+            # and the compile run on the worker.
+            got = None
+            if frame is not None and frame.f_code is code:
+                got = self.counter_module.frame_function(frame)
+            if got is not None:
                 if self.worker is None:
                     from ember.runtime.background import Worker
 
                     self.worker = Worker(self._decide_remote if self._use_server
                                          else self._decide)
-                if self.worker.submit(func, args):
+                if self.worker.submit(*got):
                     return
         self._hot_now(code, frame)
 
-    def _decide(self, func, args) -> None:
+    def _worker_start(self, func, types, client=None):
+        """On the worker, before anything else: wait out the warm-up, then for the
+        compile server to be up (`client`), sleeping (the program may end first, and then
+        compiling would only have cost it); then check the ABI, and turn the argument
+        types into the profile's form. None: give up."""
+        wait = self.warmup_s - (time.perf_counter() - self.stats.started)
+        if wait > 0 and id(func.__code__) not in self._marked:
+            time.sleep(wait)
+        if client is not None:
+            from ember.runtime import compileserver
+
+            try:
+                if client.start():
+                    self.stats.startup_ms += client.startup_ms
+            except compileserver.ServerError as exc:
+                self.stats.log(f"{exc}; compiling on a thread instead")
+        if not self._check_abi():
+            return None
+        from ember.runtime import profile
+
+        return profile.named_types(func.__code__, types)
+
+    def _decide(self, func, types, args=None) -> None:
         """On the worker: what `_hot_now` does once the frame is no longer needed."""
         from ember.runtime import profile
         from ember.runtime.screen import screen
 
+        if args is None:
+            args = self._worker_start(func, types)
+            if args is None:
+                return
         _preload_llvm()
         code = func.__code__
         refusal = screen(code)
@@ -291,7 +315,7 @@ class Runtime:
         if self.remote is not None:
             self.remote.forget()
 
-    def _decide_remote(self, func, args) -> None:
+    def _decide_remote(self, func, types) -> None:
         """On the worker: compile `func` in the compile server and load the result
         without LLVM (`backend.loader`); on a thread, as `_decide` does, if there is no
         server."""
@@ -300,8 +324,11 @@ class Runtime:
         client = self.remote
         if client is None:
             client = self.remote = compileserver.Client(self.options.cache)
+        args = self._worker_start(func, types, client)
+        if args is None:
+            return
         if client.failed:
-            return self._decide(func, args)
+            return self._decide(func, types, args)
         code = func.__code__
         from ember.runtime import profile
 
@@ -314,7 +341,6 @@ class Runtime:
 
         self._compiling = _thread.get_ident()
         try:
-            started = client.startup_ms
             try:
                 reply = client.compile(code)
             except compileserver.ServerError as exc:
@@ -322,9 +348,7 @@ class Runtime:
                     return  # stopped (exit, uninstall) while it compiled
                 self.stats.log(f"{exc}; compiling on a thread instead")
                 self._compiling = False
-                return self._decide(func, args)
-            if not started:
-                self.stats.startup_ms += client.startup_ms
+                return self._decide(func, types, args)
             if reply[0] != "ok":
                 self.stats.record_refused(code, reply[1], reply[2])
                 return

@@ -63,6 +63,13 @@ def argument_types(frame, code) -> list:
     return out
 
 
+def named_types(code, types) -> list:
+    """`argument_types`'s form of the types `_hotness.frame_function` read (None: an
+    unbound slot)."""
+    return [None if tp is None else (name, *_type_name(tp))
+            for name, tp in zip(code.co_varnames, types)]
+
+
 def specialised_instructions(code) -> list:
     import dis
 
