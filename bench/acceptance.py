@@ -37,7 +37,7 @@ def main() -> None:
     programs = args.programs or sorted(glob.glob(str(ROOT.parent / "shared" / "acceptance" / "*.py")))
     cpython = [sys.executable]
     ember = [str(ROOT / "ember")]
-    env = dict(os.environ, EMBER_TIER1=os.environ.get("EMBER_TIER1", "1"))
+    env = dict(os.environ)
     print(f"load average before: {os.getloadavg()}")
     for prog in programs:
         c, e = [], []

@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("--functions", type=int, default=5)
     ap.add_argument("--cache", action="store_true")
     args = ap.parse_args()
-    env = dict(os.environ, EMBER_TIER1="1", PYTHONHASHSEED="0")
+    env = dict(os.environ, PYTHONHASHSEED="0")
     ember = [str(ROOT / "ember"), "-X", "jit-threshold=100", "-X", "jit-background=1"]
     if not args.cache:
         ember += ["-X", "jit-cache=off"]

@@ -24,8 +24,7 @@ if sys.implementation.name != "cpython" or sys.version_info[:2] != (3, 12):
 
 # The library interface. Each function loads what it needs when called, so `import ember`
 # stays cheap (no llvmlite, no ctypes: those load when something is about to be compiled).
-# Tier 1 follows the same switch as the `ember` command (`EMBER_TIER1=1` for now); while
-# it is off, these do nothing and `stats()` says why.
+# `-X jit=off` / `EMBER_JIT=off` switches them off, as it does the `ember` command.
 
 
 def install(*, threshold=None, stats=None, log=None, background=None):

@@ -6,19 +6,22 @@ program could see, except a bad Ember option, which ends the process the way CPy
 it for a bad option of its own.
 
 The fast path: when no Ember switch is set at all (no `-X jit…` option, no `EMBER_*`
-variable), the settings are the defaults, and at the defaults the runtime has nothing to do
-while tier 1 is off: nothing is counted, no stats or log are written. So this module then
-imports nothing (not `ember.options`, not the runtime), and start-up costs what finding
-this package costs, a fraction of a millisecond; `OPTIONS` is made when first read.
-`tests/cli/test_startup.py` checks that the defaults still do nothing (the day tier 1 is
-on by default, `_DEFAULTS_START_RUNTIME` becomes True and that test says so).
+variable), the settings are the defaults, and at the defaults all a process needs before
+something gets hot is the C hotness counter: no stats, no log, no options to parse. So this
+module then loads `ember._hotness` and `ember.options` (constants only) and registers the
+counter with `sys.monitoring`; the runtime (`ember.runtime.driver`, its report, the
+compiler) is imported by `_first_hot` when the first function gets hot, and a program where
+nothing does never loads it. `tests/cli/test_startup.py` guards what start-up loads.
 """
 
 import sys
 
-#: Whether the default settings (no switch set) need `runtime.start`. False while tier 1
-#: is off unless `EMBER_TIER1=1` (an `EMBER_*` variable, so never the fast path).
-_DEFAULTS_START_RUNTIME = False
+#: The C counter's hook on the fast path, until the runtime exists; then its `_on_hot`.
+_counter = None
+_runtime_hot = None
+#: When the process started (time.perf_counter), for the run time in the stats and the
+#: compile warm-up.
+_started = 0.0
 
 
 def _switch_given() -> bool:
@@ -58,6 +61,62 @@ def _start() -> None:
                 sys.stderr.write(f"ember: the JIT is off: {type(exc).__name__}: {exc}\n")
 
 
+def _start_counting() -> None:
+    """The defaults: count with the C counter; nothing else until something gets hot.
+    Whatever goes wrong leaves plain CPython (the slow path's stats would say why; the
+    defaults write none)."""
+    global _counter
+    try:
+        from ember import _hotness, options
+    except ImportError:
+        return
+    mon = sys.monitoring
+    if getattr(_hotness, "VERSION", None) != options.HOTNESS_VERSION:
+        return
+    try:
+        mon.use_tool_id(options.MONITORING_TOOL, "ember")
+    except ValueError:
+        return
+    weight = options.BACK_EDGES_PER_CALL
+    _counter = _hotness.Counter(
+        _first_hot, threshold=options.DEFAULT_THRESHOLD * weight, call_weight=weight,
+        py_headroom=options.COMPILER_PY_FRAMES, c_headroom=options.COMPILER_C_UNITS)
+    mon.register_callback(options.MONITORING_TOOL, mon.events.PY_START, _counter)
+    mon.register_callback(options.MONITORING_TOOL, mon.events.JUMP, _counter)
+    mon.set_events(options.MONITORING_TOOL, mon.events.PY_START | mon.events.JUMP)
+    import atexit
+
+    atexit.register(_at_exit)
+
+
+def _first_hot(code, frame):
+    """The counter's hook on the fast path: the first time, start the runtime around the
+    counter that is already counting, then let it decide."""
+    global _runtime_hot
+    if _runtime_hot is None:
+        try:
+            from ember import runtime
+
+            opts = globals().get("OPTIONS") or __getattr__("OPTIONS")
+            _runtime_hot = runtime.adopt(opts, _counter, _started)._on_hot
+        except Exception:  # noqa: BLE001 - the JIT never breaks the program
+            _runtime_hot = _stay_off
+    return _runtime_hot(code, frame)
+
+
+def _stay_off(code, frame):
+    return sys.monitoring.DISABLE
+
+
+def _at_exit() -> None:
+    if _runtime_hot is not None and _runtime_hot is not _stay_off:
+        from ember import runtime
+
+        rt = runtime.current()
+        if rt is not None:
+            rt.at_exit()
+
+
 def __getattr__(name):
     # `OPTIONS` on the fast path: the defaults, made at first use (pipeline.dump_kinds, tests).
     if name == "OPTIONS":
@@ -69,5 +128,15 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-if _DEFAULTS_START_RUNTIME or _switch_given():
-    _start()
+def _boot() -> None:
+    global _started
+    import time
+
+    _started = time.perf_counter()
+    if _switch_given():
+        _start()
+    else:
+        _start_counting()
+
+
+_boot()

@@ -37,12 +37,15 @@ BACK_EDGES_PER_CALL = 4
 
 DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 
-
-def tier1_enabled() -> bool:
-    """Whether tier 1 may compile. Off unless `EMBER_TIER1=1`: at the default threshold a
-    short program still pays more (LLVM's start, compiles on the main thread, counting)
-    than tier 1 gives back; see README.md "What works today"."""
-    return os.environ.get("EMBER_TIER1") == "1"
+#: The `sys.monitoring` tool Ember counts with.
+MONITORING_TOOL = 5  # sys.monitoring.OPTIMIZER_ID
+#: The `ember._hotness` this Ember was written for (its VERSION constant).
+HOTNESS_VERSION = 3
+#: Recursion headroom the hook needs: Python frames and C recursion units (the compiler's
+#: deepest stack, measured below the hook, is 78 Python frames and 73 C units for the first
+#: compile, 26 and 30 later; see runtime/driver.py).
+COMPILER_PY_FRAMES = 250
+COMPILER_C_UNITS = 250
 
 
 class OptionError(Exception):

@@ -99,8 +99,6 @@ def _checkpoint() -> None:
 def warm_up() -> None:
     """The JIT's one-time start, before the first compile (reported apart from compile
     times): load LLVM, the compiler's modules and the runtime support code."""
-    if not options.tier1_enabled():
-        return
     from ember import codecache  # noqa: F401
     from ember.backend import support
 
@@ -114,8 +112,6 @@ def compile(func, opts: options.Options | None = None):
     `Refused(reason)`. Tier 1: build the IR, run `PASSES`, lower it (`ember.lower`) to a
     body behind the standard vectorcall entry (`entry.compile_entry`), load it.
     """
-    if not options.tier1_enabled():
-        raise Refused("tier1_disabled", "tier 1 disabled")
     code = func.__code__
     if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
         raise Refused("namespaces", "tier 1: globals or builtins are not exact dicts")

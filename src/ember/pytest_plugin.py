@@ -20,8 +20,7 @@ Options:
                       `-X jit-threshold` / `EMBER_JIT_THRESHOLD`)
   --no-ember          load the plugin but leave the JIT off
 
-Tier 1 follows the same switch as the `ember` command (`EMBER_TIER1=1` for now); while
-it is off, the summary says that nothing is counted.
+`-X jit=off` / `EMBER_JIT=off` leaves the JIT off here too, as for the `ember` command.
 """
 
 from __future__ import annotations

@@ -30,35 +30,43 @@ def heavy(mods) -> list[str]:
     return [m for m in mods if m.startswith(HEAVY)]
 
 
-def test_no_switch_loads_only_the_boot_module():
-    """With no Ember switch set, start-up imports `ember` and `ember._boot` and nothing
-    else: not the options, not the runtime, no stdlib module the plain interpreter of the
-    same venv does not load."""
+def test_no_switch_loads_only_the_counter():
+    """With no Ember switch set, start-up imports the boot module, the C counter and the
+    options' constants, and nothing else: not the runtime, no stdlib module the plain
+    interpreter of the same venv does not load (`atexit` is builtin)."""
     under_ember = modules([str(EMBER)])
     plain = modules([str(VENV_PYTHON)])
-    assert [m for m in under_ember if m.startswith("ember")] == ["ember", "ember._boot"]
-    assert [m for m in under_ember if not m.startswith("ember")] == plain
+    assert [m for m in under_ember if m.startswith("ember")] == [
+        "ember", "ember._boot", "ember._hotness", "ember.options"]
+    assert [m for m in under_ember if not m.startswith("ember") and m != "atexit"] == plain
+
+
+def test_no_switch_counts():
+    """The fast path counts with the C counter from the start; the runtime comes when
+    something gets hot (here: a loop of 10,000 iterations)."""
+    probe = ("import sys, ember._boot as b\n"
+             "print(sys.monitoring.get_tool(5), b._counter is not None, 'ember.runtime' in sys.modules)\n"
+             "def f():\n    for i in range(10_000): pass\n"
+             "f()\nprint('ember.runtime.driver' in sys.modules)")
+    result = run([str(EMBER), "-c", probe])
+    assert result.stdout == b"ember True False\nTrue\n", result
 
 
 def test_a_switch_starts_the_runtime_without_the_compiler():
     """A switch takes the full path (options parsed, runtime started); the compiler and
     LLVM still wait until something gets hot."""
-    for env, args in (({"EMBER_JIT_STATS": os.devnull}, ()), ({}, ("-X", "jit-threshold=5")),
-                      ({"EMBER_TIER1": "1"}, ())):
+    for env, args in (({"EMBER_JIT_STATS": os.devnull}, ()), ({}, ("-X", "jit-threshold=100000")),
+                      ({"EMBER_JIT_LOG": os.devnull}, ())):
         mods = modules([str(EMBER), *args], env=env)
         assert "ember.options" in mods and "ember.runtime" in mods, (env, args)
         assert heavy(mods) == [], (env, args)
 
 
-def test_defaults_need_no_runtime():
-    """The fast path of `ember._boot` skips `runtime.start` when no switch is set, which is
-    right only while the defaults do nothing: no stats, no log, tier 1 off. When that
-    changes, `_DEFAULTS_START_RUNTIME` in ember/_boot.py must become True."""
-    probe = (
-        "import ember._boot as b, ember.options as o; d = o.Options(); "
-        "print(b._DEFAULTS_START_RUNTIME or (d.stats is None and d.log is None "
-        "and not o.tier1_enabled()))"
-    )
+def test_defaults_need_no_stats_or_log():
+    """The fast path of `ember._boot` starts no runtime when no switch is set, which is
+    right only while the defaults write nothing: no stats, no log."""
+    probe = ("import ember.options as o; d = o.Options(); "
+             "print(d.stats is None and d.log is None and d.jit)")
     result = run([str(EMBER), "-c", probe])
     assert result.stdout == b"True\n", result
 

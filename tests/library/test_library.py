@@ -53,8 +53,7 @@ def run_both(tmp_path, body):
     decisions = tmp_path / "decisions.json"
     expected = harness.cpython([str(prog), str(tmp_path / "unused.json")],
                                env={"PYTHONPATH": str(stub)})
-    actual = harness.run([str(VENV_PYTHON), str(prog), str(decisions)],
-                         env={"EMBER_TIER1": "1"})
+    actual = harness.run([str(VENV_PYTHON), str(prog), str(decisions)])
     assert actual == expected, harness.describe_difference(
         ["prog.py"], ("as a library",), expected, actual)
     return actual.stdout.decode(), json.loads(decisions.read_text())
@@ -64,7 +63,7 @@ def test_import_ember_is_cheap():
     code = ("import sys, ember; print([m for m in ('llvmlite', 'ctypes', "
             "'ember.runtime', 'ember._hotness') if m in sys.modules])")
     out = subprocess.run([str(VENV_PYTHON), "-c", code], capture_output=True, text=True,
-                         env=harness.environment({"EMBER_TIER1": "1"}), timeout=60)
+                         env=harness.environment(), timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
 
 
@@ -177,11 +176,11 @@ def test_a_tracer_sees_nothing_of_a_jit_compile(tmp_path):
     assert "k" in decided["compiled"] and "k" in decided["invalidated"]
 
 
-def test_with_tier1_off_the_library_does_nothing(tmp_path):
+def test_with_the_jit_off_the_library_does_nothing(tmp_path):
     code = ("import ember\nprint(ember.install())\n@ember.jit\ndef f(): pass\n"
             "f(); print(ember.stats()['totals']['compiled'])")
     out = subprocess.run([str(VENV_PYTHON), "-c", code], capture_output=True, text=True,
-                         env=harness.environment(), timeout=60)
+                         env=harness.environment({"EMBER_JIT": "off"}), timeout=60)
     assert out.stdout.split() == ["False", "0"], out.stderr
 
 

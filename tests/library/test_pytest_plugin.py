@@ -63,7 +63,7 @@ def pytest_run(tmp_path, *args):
     proc = subprocess.run(
         [str(VENV_PYTHON), "-m", "pytest", "-p", "no:cacheprovider", *args],
         capture_output=True, text=True, cwd=tmp_path, timeout=600,
-        env=harness.environment({"EMBER_TIER1": "1"}),
+        env=harness.environment(),
     )
     return proc
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 import traceback
 import types
@@ -18,15 +17,7 @@ atexit.register(install.shutdown)
 
 def jit(func):
     """Compile `func` with tier 1 now and install it; returns `func`."""
-    old = os.environ.get("EMBER_TIER1")
-    os.environ["EMBER_TIER1"] = "1"
-    try:
-        entry = pipeline.compile(func)
-    finally:
-        if old is None:
-            del os.environ["EMBER_TIER1"]
-        else:
-            os.environ["EMBER_TIER1"] = old
+    entry = pipeline.compile(func)
     install.install(func, entry)
     return func
 

@@ -5,7 +5,6 @@ and refcounts stay steady over 10**4 calls."""
 from __future__ import annotations
 
 import ctypes
-import os
 import sys
 
 from ember import pipeline
@@ -15,11 +14,7 @@ from tests.lower.support import outcome, twin
 
 def compiled(func):
     """Compile and install `func`; return its entry (for the call counters)."""
-    os.environ["EMBER_TIER1"] = "1"
-    try:
-        entry = pipeline.compile(func)
-    finally:
-        del os.environ["EMBER_TIER1"]
+    entry = pipeline.compile(func)
     install.install(func, entry)
     return entry
 

@@ -1,5 +1,5 @@
-"""Cells, free variables and nested functions under tier 1 (`./ember -X jit-threshold=0`,
-EMBER_TIER1=1) against python3.12: results, messages, traceback text, frames seen from
+"""Cells, free variables and nested functions under tier 1 (`./ember -X jit-threshold=0`)
+against python3.12: results, messages, traceback text, frames seen from
 outside, refcounts; and the functions under test were compiled (stats JSON)."""
 
 from __future__ import annotations
@@ -9,15 +9,13 @@ import textwrap
 
 from tests.harness import assert_same
 
-TIER1 = {"EMBER_TIER1": "1"}
-
 
 def run_compiled(tmp_path, body: str, must_compile: set[str]):
     prog = tmp_path / "prog.py"
     prog.write_text(textwrap.dedent(body))
     stats = tmp_path / "stats.json"
     result = assert_same([str(prog)], ember_args=("-X", "jit-threshold=0", "-X",
-                                                  f"jit-stats={stats}"), env=TIER1,
+                                                  f"jit-stats={stats}"),
                          timeout=900)  # threshold 0 compiles the stdlib it runs too
     data = json.loads(stats.read_text())
     compiled = {c["qualname"] for c in data["compiled"] if c["filename"] == str(prog)}

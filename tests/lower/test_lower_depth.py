@@ -9,8 +9,6 @@ import textwrap
 
 from tests.harness import assert_same
 
-TIER1 = {"EMBER_TIER1": "1"}
-
 
 def test_deep_recursion_beyond_the_c_limit_matches_cpython(tmp_path):
     prog = tmp_path / "deep.py"
@@ -32,8 +30,7 @@ def test_deep_recursion_beyond_the_c_limit_matches_cpython(tmp_path):
             print("RecursionError:", e)
         print("done")
     """))
-    result = assert_same([str(prog)], ember_args=("-X", "jit-threshold=5", "-X", f"jit-stats={stats}"),
-                         env=TIER1)
+    result = assert_same([str(prog)], ember_args=("-X", "jit-threshold=5", "-X", f"jit-stats={stats}"))
     assert result.stdout.endswith(b"done\n")
     compiled = {c["qualname"] for c in json.loads(stats.read_text())["compiled"]}
     assert "recurse" in compiled

@@ -693,7 +693,7 @@ def test_uncaught_traceback_through_handlers(tmp_path):
     prog = tmp_path / "prog.py"
     prog.write_text(textwrap.dedent(PROGRAM))
     stats = tmp_path / "stats.json"
-    env = environment({"EMBER_TIER1": "1"})
+    env = environment()
     want = subprocess.run([str(CPYTHON), str(prog)], capture_output=True, env=env)
     got = subprocess.run([str(EMBER), "-X", "jit-threshold=0", "-X", f"jit-stats={stats}",
                           str(prog)], capture_output=True, env=env)

@@ -14,8 +14,6 @@ import pytest
 
 from tests.harness import ACCEPTANCE, EMBER, assert_same, environment
 
-TIER1 = {"EMBER_TIER1": "1"}
-
 
 def _script(tmp_path, body: str):
     path = tmp_path / "prog.py"
@@ -44,7 +42,7 @@ def test_ctrl_c_stops_a_compiled_loop(tmp_path):
     stats = tmp_path / "s.json"
     proc = subprocess.Popen(
         [str(EMBER), "-X", "jit-threshold=0", "-X", f"jit-stats={stats}", str(prog)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(TIER1),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
     )
     assert proc.stdout.readline() == b"ready\n"
     import time
@@ -85,7 +83,7 @@ def test_other_thread_progresses(tmp_path):
     stats = tmp_path / "s.json"
     proc = subprocess.run(
         [str(EMBER), "-X", "jit-threshold=0", "-X", f"jit-stats={stats}", str(prog)],
-        capture_output=True, env=environment(TIER1), timeout=60,
+        capture_output=True, env=environment(), timeout=60,
     )
     assert proc.stdout == b"True\n", proc.stderr
     assert "wait" in _compiled(stats)
@@ -112,7 +110,7 @@ def test_tracer_set_after_compilation_sees_lines(tmp_path):
         sys.settrace(None)
         print(lines)
     """)
-    assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"), env=TIER1)
+    assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"))
 
 
 def test_uncaught_traceback_identical(tmp_path):
@@ -126,7 +124,7 @@ def test_uncaught_traceback_identical(tmp_path):
 
         print(outer({"a": 1}))
     """)
-    result = assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"), env=TIER1)
+    result = assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"))
     assert b"KeyError: 'missing'" in result.stderr
 
 
@@ -136,7 +134,7 @@ QUICK = ["arith_ints.py", "floats.py", "strings.py", "uncaught.py", "functions.p
 @pytest.mark.parametrize("program", QUICK)
 def test_acceptance_with_tier1(program):
     assert_same([str(ACCEPTANCE / program)], ember_args=("-X", "jit-threshold=0"),
-                cwd=ACCEPTANCE, env=TIER1)
+                cwd=ACCEPTANCE)
 
 
 def test_caller_frame_inspection_is_the_known_gap(tmp_path):
@@ -153,7 +151,7 @@ def test_caller_frame_inspection_is_the_known_gap(tmp_path):
 
         caller()
     """)
-    env = environment(TIER1)
+    env = environment()
     out = subprocess.run([str(EMBER), "-X", "jit-threshold=0", str(prog)],
                          capture_output=True, env=env, timeout=60)
     assert b"UserWarning: w" in out.stderr

@@ -37,8 +37,7 @@ HOT_THEN_EXIT = textwrap.dedent("""
 ])
 def test_exit_while_compiling_is_invisible(tail):
     program = HOT_THEN_EXIT.format(tail=tail)
-    harness.assert_same(["-c", program], ember_args=("-X", "jit-threshold=100", "-X", "jit-background=1"),
-                        env={"EMBER_TIER1": "1"})
+    harness.assert_same(["-c", program], ember_args=("-X", "jit-threshold=100", "-X", "jit-background=1"))
 
 
 WAITS_FOR_NATIVE = textwrap.dedent("""
@@ -60,7 +59,6 @@ WAITS_FOR_NATIVE = textwrap.dedent("""
 
 
 def test_hot_function_is_compiled_in_the_background_and_installed():
-    r = harness.ember(["-c", WAITS_FOR_NATIVE], ember_args=("-X", "jit-threshold=100", "-X", "jit-background=1"),
-                      env={"EMBER_TIER1": "1"})
+    r = harness.ember(["-c", WAITS_FOR_NATIVE], ember_args=("-X", "jit-threshold=100", "-X", "jit-background=1"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith(b"compiled True [") and b"'f'" in r.stdout

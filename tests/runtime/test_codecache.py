@@ -36,7 +36,7 @@ PROGRAM = textwrap.dedent("""
 
 
 def run(tmp_path, *extra):
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"), EMBER_TIER1="1",
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"),
                PYTHONHASHSEED="0")
     env.pop("EMBER_JIT_CACHE", None)
     return subprocess.run([sys.executable, *extra, "-c", PROGRAM], env=env,

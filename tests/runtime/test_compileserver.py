@@ -12,7 +12,7 @@ import pytest
 from tests import harness
 
 SERVER = ("-X", "jit-threshold=100", "-X", "jit-background=1")
-ENV = {"EMBER_TIER1": "1"}
+ENV: dict[str, str] = {}
 
 # Makes f and g hot, then waits (running them) until the JIT decided both, so the rest
 # runs native code; prints what CPython prints, and on stderr what only Ember knows.

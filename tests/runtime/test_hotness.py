@@ -258,7 +258,7 @@ def test_function_called_once_that_loops_is_native_at_its_next_call(tmp_path):
     evidence = tmp_path / "evidence.json"
     # Compiled on the main thread, at the moment the loop gets hot: in the background the
     # compile may still be under way when the loop ends (test_background.py covers that).
-    env = {"EMBER_TIER1": "1", "EVIDENCE": str(evidence), "EMBER_JIT_BACKGROUND": "0"}
+    env = {"EVIDENCE": str(evidence), "EMBER_JIT_BACKGROUND": "0"}
     assert_same([str(prog)], env=env, timeout=600)
     data = json.loads(evidence.read_text())
     compiled = [c["qualname"] for c in data["stats"]["compiled"]]

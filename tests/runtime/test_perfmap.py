@@ -18,8 +18,8 @@ print(work(10), os.getpid())
 """
 
 
-def map_lines(tier1: str, tmp_path) -> list[str]:
-    env = dict(os.environ, EMBER_TIER1=tier1, XDG_CACHE_HOME=str(tmp_path))
+def map_lines(jit: str, tmp_path) -> list[str]:
+    env = dict(os.environ, EMBER_JIT=jit, XDG_CACHE_HOME=str(tmp_path))
     out = subprocess.run([sys.executable, "-X", "perf", "-c", PROGRAM], env=env,
                          capture_output=True, text=True, check=True, timeout=300).stdout
     value, pid = out.split()
@@ -33,10 +33,10 @@ def map_lines(tier1: str, tmp_path) -> list[str]:
 
 
 def test_compiled_code_is_named_for_perf(tmp_path):
-    interpreted = map_lines("0", tmp_path)
+    interpreted = map_lines("off", tmp_path)
     assert len(interpreted) == 1  # CPython's own trampoline for `work`
     for _run in ("compiled", "loaded from the code cache"):
-        lines = map_lines("1", tmp_path)
+        lines = map_lines("on", tmp_path)
         assert len(lines) == 3, lines  # the trampoline, Ember's entry and body
         sizes = sorted(int(line.split()[1], 16) for line in lines)
         assert sizes[-1] > 64  # machine code of Ember's, not a trampoline

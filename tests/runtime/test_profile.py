@@ -35,7 +35,7 @@ print(f(3, 2.5))
 
 
 def run(*args):
-    env = dict(os.environ, EMBER_TIER1="1")
+    env = dict(os.environ)
     return subprocess.run([str(ROOT / "ember"), *args, "-c", PROGRAM], env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -54,10 +54,10 @@ PROGRAM = textwrap.dedent("""
 def test_tracer_sees_no_events_from_ember(tmp_path):
     prog = tmp_path / "traced.py"
     prog.write_text(PROGRAM)
-    assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"), env={"EMBER_TIER1": "1"})
+    assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"))
 
 
 def test_profiler_sees_no_events_from_ember(tmp_path):
     prog = tmp_path / "profiled.py"
     prog.write_text(PROGRAM.replace("sys.settrace", "sys.setprofile"))
-    assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"), env={"EMBER_TIER1": "1"})
+    assert_same([str(prog)], ember_args=("-X", "jit-threshold=0"))

@@ -21,14 +21,7 @@ def start(options) -> None:
         from ember.runtime.driver import Runtime
 
         rt = Runtime(options)
-        from ember.options import tier1_enabled
-
-        if not tier1_enabled():
-            # Nothing can be compiled, so counting would only cost (and load the C
-            # counter at every start). Stats are still reported at exit.
-            rt._not_counting("tier 1 is off (EMBER_TIER1=1 turns it on): not counting calls")
-        else:
-            rt.start()  # when it cannot count, it says why (log, stats); stats still at exit
+        rt.start()  # when it cannot count, it says why (log, stats); stats still at exit
         _runtime = rt
         atexit.register(rt.at_exit)
     except Exception as exc:  # noqa: BLE001 - the JIT never stops the program from starting
@@ -36,6 +29,21 @@ def start(options) -> None:
             import sys
 
             sys.stderr.write(f"ember: runtime failed to start: {type(exc).__name__}: {exc}\n")
+
+
+def adopt(options, counter, started: float):
+    """The runtime for `ember._boot`'s fast path, made when the first function gets hot:
+    it takes over the C counter that has counted since start-up (registered as tool
+    MONITORING_TOOL, its events on), with `started` as the process's start. `_boot`
+    registered the exit handler already."""
+    global _runtime
+    if _runtime is None:
+        from ember.runtime.driver import Runtime
+
+        rt = Runtime(options, started=started)
+        rt.adopt(counter)
+        _runtime = rt
+    return _runtime
 
 
 def stop() -> None:

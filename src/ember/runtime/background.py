@@ -16,11 +16,12 @@ could crash the process, and an exit status is part of what the program prints; 
 in Python code is simply stopped by the interpreter's finalisation.
 """
 
-from __future__ import annotations
-
 import _thread
-import weakref
-from collections import deque
+
+# The builtin modules behind `weakref` and `collections`: the first hot function is queued
+# on the program's thread, where importing those (3 ms) would be the biggest cost of all.
+from _collections import deque
+from _weakref import ref as weak_ref
 
 
 class Worker:
@@ -41,7 +42,7 @@ class Worker:
                 return False
             # Weakly: queueing must not keep a function alive (its destruction, and the
             # callbacks of weak references to it, stay where CPython has them).
-            self._jobs.append((weakref.ref(func), extra))
+            self._jobs.append((weak_ref(func), extra))
             if self._running:
                 return True
             self._running = True

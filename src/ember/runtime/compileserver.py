@@ -147,7 +147,6 @@ class Client:
         life_r, life_w = os.pipe()
         mine, theirs = (req_w, rep_r, life_w), (req_r, rep_w, life_r)
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
-        env["EMBER_TIER1"] = "1"
         if self.cache is not None:
             env["EMBER_JIT_CACHE"] = self.cache
         exe = _interpreter()

@@ -45,9 +45,9 @@ that, so a program that lowers its recursion limit below about 250 compiles noth
 import sys
 import time
 
+from ember.options import COMPILER_C_UNITS, COMPILER_PY_FRAMES, HOTNESS_VERSION, MONITORING_TOOL
 from ember.runtime.report import Stats
 
-TOOL = sys.monitoring.OPTIMIZER_ID
 # Ember's own code is never compiled: it runs while compiling, reporting and installing.
 _OWN_DIR = __file__.rpartition("/runtime/")[0] + "/"
 # Nor is the code of the compiler's dependencies (llvmlite), which runs while compiling;
@@ -67,11 +67,6 @@ def _not_compiled_here(filename: str) -> bool:
     return filename.startswith(_skip_dirs)
 
 
-#: The `ember._hotness` this driver was written for (its VERSION constant).
-HOTNESS_VERSION = 3
-#: Recursion headroom the hook needs: Python frames and C recursion units (see above).
-COMPILER_PY_FRAMES = 250
-COMPILER_C_UNITS = 250
 
 
 def load_counter_module():
@@ -95,13 +90,13 @@ def load_counter_module():
 
 
 class Runtime:
-    def __init__(self, options, compiler=None):
+    def __init__(self, options, compiler=None, started: float | None = None):
         from ember.options import BACK_EDGES_PER_CALL, DEFAULT_THRESHOLD, WARMUP_MS
 
         self.options = options
         self.threshold = max(options.threshold, 1)  # 0 and 1 both mean "at the first call"
         self.call_weight = BACK_EDGES_PER_CALL
-        self.stats = Stats(options.threshold, options.log)
+        self.stats = Stats(options.threshold, options.log, started)
         self._warm_up = None  # the pipeline's one-time start (timed apart: startup_ms)
         # Compile off the main thread (runtime/background.py) at the default threshold.
         # An explicit threshold (eager mode, tests, tuning) compiles at the moment the
@@ -152,9 +147,9 @@ class Runtime:
             return self._not_counting(f"{hotness}; the JIT stays off")
         mon = sys.monitoring
         try:
-            mon.use_tool_id(TOOL, "ember")
+            mon.use_tool_id(MONITORING_TOOL, "ember")
         except ValueError:
-            return self._not_counting(f"sys.monitoring tool {TOOL} is taken; the JIT stays off")
+            return self._not_counting(f"sys.monitoring tool {MONITORING_TOOL} is taken; the JIT stays off")
         self.counter_module = hotness
         self.counter = hotness.Counter(
             self._on_hot,
@@ -163,8 +158,8 @@ class Runtime:
             py_headroom=COMPILER_PY_FRAMES,
             c_headroom=COMPILER_C_UNITS,
         )
-        mon.register_callback(TOOL, mon.events.PY_START, self.counter)
-        mon.register_callback(TOOL, mon.events.JUMP, self.counter)
+        mon.register_callback(MONITORING_TOOL, mon.events.PY_START, self.counter)
+        mon.register_callback(MONITORING_TOOL, mon.events.JUMP, self.counter)
         self.stats.not_counting = None
         self.stats.counter = self.counter
         self.enabled = True
@@ -172,9 +167,21 @@ class Runtime:
             self.count_all()
         return True
 
+    def adopt(self, counter) -> None:
+        """Take over `counter`, which `ember._boot` registered and switched on for every
+        function (tool MONITORING_TOOL) before this runtime existed."""
+        from ember import _hotness
+
+        self.counter_module = _hotness
+        self.counter = counter
+        self.stats.not_counting = None
+        self.stats.counter = counter
+        self.enabled = True
+        self.counting_all = True
+
     def count_all(self) -> None:
         """Count every function (the default; `ember.install`)."""
-        sys.monitoring.set_events(TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
+        sys.monitoring.set_events(MONITORING_TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
         self.counting_all = True
 
     def mark(self, func) -> bool:
@@ -187,7 +194,7 @@ class Runtime:
         code = func.__code__
         self._marked[id(code)] = code
         mon = sys.monitoring
-        mon.set_local_events(TOOL, code, mon.get_local_events(TOOL, code) | mon.events.PY_START)
+        mon.set_local_events(MONITORING_TOOL, code, mon.get_local_events(MONITORING_TOOL, code) | mon.events.PY_START)
         return True
 
     def _not_counting(self, why: str) -> bool:
@@ -216,13 +223,13 @@ class Runtime:
             self.enabled = False
             self.counting_all = False
             mon = sys.monitoring
-            mon.set_events(TOOL, 0)
+            mon.set_events(MONITORING_TOOL, 0)
             for code in self._marked.values():  # 3.12's free_tool_id leaves local events on
-                mon.set_local_events(TOOL, code, 0)
+                mon.set_local_events(MONITORING_TOOL, code, 0)
             self._marked.clear()
-            mon.register_callback(TOOL, mon.events.PY_START, None)
-            mon.register_callback(TOOL, mon.events.JUMP, None)
-            mon.free_tool_id(TOOL)
+            mon.register_callback(MONITORING_TOOL, mon.events.PY_START, None)
+            mon.register_callback(MONITORING_TOOL, mon.events.JUMP, None)
+            mon.free_tool_id(MONITORING_TOOL)
         install = sys.modules.get("ember.runtime.install")
         if install is not None:
             install.shutdown()

@@ -16,10 +16,13 @@ from ember import runtime
 
 def _library_options(overrides: dict):
     """Options for the library interface: Ember's switches (`-X jit…`, `EMBER_*`), with
-    keyword arguments winning; the JIT on."""
+    keyword arguments winning; None when they say `jit=off` (then the library does
+    nothing, as the `ember` command would compile nothing)."""
     from ember import options
 
     base = options.parse()
+    if not base.jit:
+        return None
     values = {name: getattr(base, name) for name in options.Options.__slots__}
     unknown = set(overrides) - {"threshold", "stats", "log", "background"}
     if unknown:
@@ -33,18 +36,17 @@ def _library_options(overrides: dict):
 
 
 def _ensure(count_all: bool, overrides: dict) -> object | None:
-    """The runtime, started (again) if needed; None if tier 1 is off (nothing to compile)."""
-    from ember.options import tier1_enabled
-
-    if not tier1_enabled():
-        return None
+    """The runtime, started (again) if needed; None under `-X jit=off` / `EMBER_JIT=off`."""
     rt = runtime.current()
     if rt is None:
         import atexit
 
         from ember.runtime.driver import Runtime
 
-        rt = Runtime(_library_options(overrides))
+        opts = _library_options(overrides)
+        if opts is None:
+            return None
+        rt = Runtime(opts)
         runtime._runtime = rt
         atexit.register(rt.at_exit)
     elif overrides:

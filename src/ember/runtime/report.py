@@ -66,9 +66,9 @@ def where(code) -> tuple[str, str, int]:
 
 
 class Stats:
-    def __init__(self, threshold: int, log: str | None = None):
+    def __init__(self, threshold: int, log: str | None = None, started: float | None = None):
         self.threshold = threshold
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started
         self.compiled: list[Compiled] = []
         self.refused: list[Refused] = []
         self.invalidated: list[Invalidated] = []
