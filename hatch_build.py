@@ -1,4 +1,6 @@
-"""Build hook: compile `src/ember/_hotness.c`, Ember's hotness counter, at install time.
+"""Build hook: compile `src/ember/_hotness.c` (Ember's hotness counter and function
+watcher) with `_caches.c` and `_calls.c` (the C that compiled code calls) into one
+extension at install time.
 
 hatchling runs this for every wheel it builds:
 
@@ -38,6 +40,8 @@ except ImportError:  # run as a script by the launcher: hatchling is not install
 ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "src" / "ember"
 SOURCE = PACKAGE / "_hotness.c"
+#: Compiled into the same extension: what compiled code calls (attribute caches, CALL).
+EXTRA_SOURCES = ("_caches.c", "_calls.c")
 MISSING = "_hotness.missing"
 
 
@@ -45,7 +49,7 @@ def extension_name() -> str:
     return "_hotness" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
 
 
-def _commands(source: Path, obj: Path, out: Path) -> list[list[str]]:
+def _commands(sources: list[Path], tmp: Path, out: Path) -> list[list[str]]:
     var = sysconfig.get_config_var
     cc = os.environ.get("CC") or var("CC") or "cc"
     ldshared = shlex.split(var("LDSHARED") or f"{cc} -shared")
@@ -53,9 +57,11 @@ def _commands(source: Path, obj: Path, out: Path) -> list[list[str]]:
         ldshared[0:1] = shlex.split(os.environ["CC"])
     include = sysconfig.get_paths()["include"]
     cflags = shlex.split(var("CFLAGS") or "") + shlex.split(var("CCSHARED") or "")
+    objs = [tmp / (src.stem + ".o") for src in sources]
     return [
-        [*shlex.split(cc), *cflags, f"-I{include}", "-c", str(source), "-o", str(obj)],
-        [*ldshared, str(obj), "-o", str(out)],
+        *([*shlex.split(cc), *cflags, f"-I{include}", f"-I{src.parent}", "-c", str(src),
+           "-o", str(obj)] for src, obj in zip(sources, objs)),
+        [*ldshared, *map(str, objs), "-o", str(out)],
     ]
 
 
@@ -74,9 +80,9 @@ def compile_extension(dest_dir: Path, source: Path = SOURCE) -> str | None:
         why = f"built by {sys.implementation.name} {sys.version.split()[0]}, not CPython 3.12"
     else:
         with tempfile.TemporaryDirectory(prefix="ember-build-") as tmp:
-            obj = Path(tmp) / "_hotness.o"
             built = Path(tmp) / extension_name()
-            for cmd in _commands(source, obj, built):
+            sources = [source, *(source.parent / name for name in EXTRA_SOURCES)]
+            for cmd in _commands(sources, Path(tmp), built):
                 try:
                     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
                 except (OSError, subprocess.SubprocessError) as exc:

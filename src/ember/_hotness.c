@@ -63,6 +63,7 @@
 #include <Python.h>
 #include <structmember.h>
 #include <dlfcn.h>
+#include "_native.h"
 /* The frame layout, for frame_function: compiled against this interpreter's own headers,
    so it is the layout of the interpreter that loads this module. */
 #define Py_BUILD_CORE 1
@@ -70,7 +71,7 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 3
+#define EMBER_HOTNESS_VERSION 4
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
@@ -731,7 +732,48 @@ preload(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* native_symbols() -> {symbol name: address}: the C functions compiled code calls
+   (_caches.c), under the names the compiler declares them by (ember.backend.capi). */
+static PyObject *
+native_symbols(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    static const struct { const char *name; void *address; } table[] = {
+        {"ember.c.load_attr", (void *)ember_load_attr},
+        {"ember.c.store_attr", (void *)ember_store_attr},
+        {"ember.c.load_method", (void *)ember_load_method},
+        {"ember.c.call", (void *)ember_call},
+    };
+    static int ready = 0;
+    if (!ready) {
+        if (ember_calls_init() < 0) {
+            return NULL;
+        }
+        ready = 1;
+    }
+    PyObject *out = PyDict_New();
+    for (size_t i = 0; out != NULL && i < sizeof(table) / sizeof(table[0]); i++) {
+        PyObject *address = PyLong_FromVoidPtr(table[i].address);
+        if (address == NULL || PyDict_SetItemString(out, table[i].name, address) < 0) {
+            Py_XDECREF(address);
+            Py_CLEAR(out);
+            break;
+        }
+        Py_DECREF(address);
+    }
+    return out;
+}
+
+static PyObject *
+attr_cache_layout(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    return ember_attr_cache_layout();
+}
+
 static PyMethodDef module_methods[] = {
+    {"native_symbols", native_symbols, METH_NOARGS,
+     "native_symbols() -> {name: address} of the C functions compiled code calls."},
+    {"attr_cache_layout", attr_cache_layout, METH_NOARGS,
+     "attr_cache_layout() -> the AttrCache struct's size, offsets and kinds."},
     {"frame_function", frame_function, METH_O,
      "frame_function(frame) -> (function, argument types) or None."},
     {"preload", preload, METH_O,

@@ -287,6 +287,38 @@ class DictKeys(_Struct):
     dk_indices = 32
 
 
+# Objects with a managed dict (Py_TPFLAGS_MANAGED_DICT): a PyDictOrValues word three words
+# before the object; when its low bit is set, (word + 1) is the inline values array.
+MANAGED_DICT_OFFSET = -24
+VALUES_TAG = 1
+
+
+class HeapType(_Struct):
+    C_NAME = "PyHeapTypeObject"
+    ht_cached_keys = 880  # the shared keys of instances' inline values
+
+
+class AttrCache(_Struct):
+    """One attribute site's inline cache (src/ember/_caches.c, checked against its
+    `attr_cache_layout()`)."""
+
+    C_NAME = "AttrCache"
+    SIZE = 40
+    type = 0
+    version = 8  # uint32: the type's tp_version_tag when filled
+    kind = 12  # uint32
+    index = 16
+    value = 24
+    misses = 32
+    # kinds
+    INSTANCE_VALUE = 1
+    SLOT = 2
+    MODULE = 3
+    METHOD_NO_DICT = 4
+    METHOD_VALUES = 5
+    GENERIC = 6
+
+
 # --- functions, code, cells, bound methods --------------------------------------------------
 
 
@@ -669,6 +701,11 @@ def check() -> None:
     if sys.getprofile() is None:
         expect("tstate->c_profilefunc", ptr(ts + ThreadState.c_profilefunc), 0)
     check_monitors(interp)
+    check_attr_cache()
+    instance = _ManagedProbe()
+    dorv = word(id(instance) + MANAGED_DICT_OFFSET, ctypes.c_uint64)
+    expect("inline values are tagged", dorv & VALUES_TAG, VALUES_TAG)
+    expect("inline value 0", ptr(dorv + VALUES_TAG), id(instance.first))
     frame = _probe_frame()
     iframe = ptr(id(frame) + FrameObject.f_frame)
     expect("frame f_code", ptr(iframe + InterpreterFrame.f_code), id(frame.f_code))
@@ -683,6 +720,19 @@ def check() -> None:
     cframe = ctypes.c_void_p.from_address(ts + ThreadState.cframe).value
     current = ctypes.c_void_p.from_address(cframe + CFrame.current_frame).value
     expect("tstate->cframe->current_frame", current, ptr(id(here) + FrameObject.f_frame))
+
+
+def check_attr_cache() -> None:
+    """The AttrCache layout here against the one _caches.c was compiled with."""
+    from ember import _hotness
+
+    got = _hotness.attr_cache_layout()
+    want = {"size": AttrCache.SIZE, **{name: getattr(AttrCache, name) for name in got
+                                        if name != "size" and hasattr(AttrCache, name)}}
+    want["ht_cached_keys"] = HeapType.ht_cached_keys
+    for name, value in want.items():
+        if got[name] != value:
+            raise AbiMismatch(f"AttrCache.{name}: _caches.c has {got[name]}, abi.py {value}")
 
 
 def check_monitors(interp: int) -> None:
@@ -703,6 +753,11 @@ def check_monitors(interp: int) -> None:
 
 class _Probe:
     __slots__ = ("__weakref__",)
+
+
+class _ManagedProbe:
+    def __init__(self):
+        self.first = object()
 
 
 def _probe_function(a, b=1, *, c=2):

@@ -155,9 +155,10 @@ def enable_helper_cache() -> None:
 
 
 def names(key: str, stem: str) -> tuple[str, str]:
-    """(body, entry) symbol names of cacheable code."""
+    """(body, entry) symbol names of cacheable code (distinct whatever the stem: a
+    function may be called `body`)."""
     base = f"ember.{key[:24]}"
-    return f"{base}.body", f"{base}.{stem}"
+    return f"{base}.body", f"{base}.entry.{stem}"
 
 
 def load(key: str, code):

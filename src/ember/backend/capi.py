@@ -76,6 +76,13 @@ FUNCTIONS: dict[str, str] = {
     "PyObject_GetAttr": "O:OO",
     "PyObject_SetAttr": "I:OOO",  # value NULL deletes (PyObject_DelAttr is a macro in 3.12)
     "_PyObject_GetMethod": "I:OOP",  # (obj, name, &meth) -> 1 if meth is an unbound method
+    # Ember's own C (src/ember/_caches.c): the attribute caches' slow paths, each with its
+    # site's cache first; same results and errors as the C API call it stands for.
+    "ember.c.load_attr": "O:POO",  # (cache, obj, name): PyObject_GetAttr
+    "ember.c.store_attr": "I:POOO",  # (cache, obj, name, value): PyObject_SetAttr
+    "ember.c.load_method": "I:POOP",  # (cache, obj, name, &meth): _PyObject_GetMethod
+    # (tstate, frame, method or NULL, args, npos, kwnames, at_call) -> CALL's result
+    "ember.c.call": "O:PPOPLOP",
     "_PyObject_LookupAttr": "I:OOP",
     "PyObject_GetItem": "O:OO",
     "PyObject_SetItem": "I:OOO",

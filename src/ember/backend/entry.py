@@ -44,7 +44,7 @@ CALL_OPCODES = _call_opcodes()
 CALL_CACHE_BYTES = 6  # INLINE_CACHE_ENTRIES_CALL code units
 
 
-def bump_interpreted_caller(builder: ir.IRBuilder, args: ir.Value):
+def bump_interpreted_caller(builder: ir.IRBuilder, args: ir.Value, tstate: ir.Value):
     """Where an interpreted frame's CALL calls us with its value stack as `args`, move its
     prev_instr to the CALL's last cache entry, as ceval.c's inlined call of a Python
     function does (DISPATCH_INLINED after SKIP_OVER), so that f_lasti and tb_lasti of
@@ -57,7 +57,6 @@ def bump_interpreted_caller(builder: ir.IRBuilder, args: ir.Value):
     got_instr = b.alloca(OBJ, name="bumped_instr")
     b.store(NULL, got_frame)
     b.store(NULL, got_instr)
-    tstate = b.call(capi.declare(b.module, "_PyThreadState_UncheckedGet"), [])
     cframe = _field(b, tstate, abi.ThreadState.cframe, OBJ)
     cur = _field(b, cframe, abi.CFrame.current_frame, OBJ)
     with b.if_then(b.icmp_unsigned("!=", cur, NULL)):
@@ -154,7 +153,8 @@ def build_entry(
         gv.initializer = ir.Constant(I64, 0)
         counters[path] = gv
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    bumped, old_instr = bump_interpreted_caller(b, args)
+    tstate = b.call(capi.declare(module, "_PyThreadState_UncheckedGet"), [])
+    bumped, old_instr = bump_interpreted_caller(b, args, tstate)
     fallback_bb = fn.append_basic_block("interpreted")
     native_bb = fn.append_basic_block("native")
 
@@ -167,7 +167,6 @@ def build_entry(
     # is used, the function goes back to the interpreter for good (its vectorcall is
     # CPython's again), so deep Python recursion is inlined by ceval as in CPython and
     # never meets a RecursionError CPython would not raise.
-    tstate = b.call(capi.declare(module, "_PyThreadState_UncheckedGet"), [])
     c_left = _field(b, tstate, abi.ThreadState.c_recursion_remaining, I32)
     deep = b.icmp_signed("<", c_left, ir.Constant(I32, C_DEPTH_LIMIT))
     deep_bb = fn.append_basic_block("too_deep_for_native")
@@ -189,7 +188,7 @@ def build_entry(
             bind_bb = fn.append_basic_block("bind")
             b.cbranch(shape_ok, native_bb, bind_bb)
             b.position_at_end(bind_bb)
-        _bind(b, fn, shape, counters["native"], fallback_bb, body)
+        _bind(b, fn, shape, counters["native"], fallback_bb, body, tstate)
 
     b.position_at_end(fallback_bb)
     _count(b, counters["interpreted"])
@@ -208,7 +207,7 @@ def build_entry(
         b.unreachable()
     else:
         _count(b, counters["native"])
-        b.ret(b.call(body, [func, args], tail=True))
+        b.ret(b.call(body, [func, args, tstate], tail=True))
     return fn
 
 
@@ -277,7 +276,8 @@ def loaded_entry(engine: Engine, name: str, address: int, object_code=None,
 fill_table = loader.fill_table
 
 
-def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, body) -> None:
+def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, body,
+          tstate) -> None:
     """Any call shape: the shared binder fills `params` (or says hand it to CPython),
     the body runs, the parameters' references are dropped."""
     from ember.backend import binder
@@ -301,6 +301,6 @@ def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, bod
     if body is None:
         b.branch(fallback)
         return
-    res = b.call(body, [func, params])
+    res = b.call(body, [func, params, tstate])
     b.call(binder.unbind_function(module), [params, ir.Constant(I64, shape.argcount + shape.kwonly)])
     b.ret(res)

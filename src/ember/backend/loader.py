@@ -58,6 +58,19 @@ EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors", "ember.breaker_func")
 _process_lib = None
 _ember_addresses: dict[str, int] = {}
 
+#: Ember's own C functions that compiled code calls (`ember._hotness.native_symbols()`).
+NATIVE_PREFIX = "ember.c."
+_native: dict[str, int] = {}
+
+
+def native_symbols() -> dict[str, int]:
+    """Name -> address of Ember's C functions (src/ember/_caches.c) in this process."""
+    if not _native:
+        from ember import _hotness
+
+        _native.update(_hotness.native_symbols())
+    return _native
+
 
 def _process_symbol(name: str) -> int | None:
     global _process_lib
@@ -96,6 +109,8 @@ def process_address(name: str) -> int:
             return id(sys.intern(name[len(INTERNED_PREFIX):]))
         if name in EMBER_SYMBOLS:
             return _interpreter_addresses()[name]
+        if name.startswith(NATIVE_PREFIX):
+            return native_symbols()[name]
         raise KeyError(f"Ember symbol {name} is not defined in this process")
     addr = _process_symbol(name)
     if not addr:

@@ -37,8 +37,10 @@ NULL = ir.Constant(OBJ, None)
 
 #: The vectorcall signature: (callable, const args[], nargsf, kwnames) -> new ref or NULL.
 VECTORCALL = ir.FunctionType(OBJ, [OBJ, OBJ, I64, OBJ])
-#: What a compiled body provides: (function, args[0..co_argcount)) -> new ref or NULL.
-BODY = ir.FunctionType(OBJ, [OBJ, OBJ])
+#: What a compiled body provides: (function, args[0..co_argcount), the thread state)
+#: -> new ref or NULL. The entry reads the thread state once and hands it on: reading it
+#: is a call of `_PyThreadState_UncheckedGet`, a thread-local of libpython.
+BODY = ir.FunctionType(OBJ, [OBJ, OBJ, OBJ])
 
 OWN_TOOL = sys.monitoring.OPTIMIZER_ID
 # Byte-wise mask over the 15 bytes of _Py_GlobalMonitors / _Py_LocalMonitors, read as two

@@ -2,8 +2,8 @@
 through the C API, exactly as ceval.c's BINARY_OP / UNARY_* / COMPARE_OP / CONTAINS_OP.
 
 Inline fast paths (`exact.py` has the rules) for the types CPython 3.12 specialises:
-compact ints (`+ - * // % & | ^`, true division, comparisons) and floats (`+ - * /`,
-comparisons); anything else, and any case a fast path cannot finish exactly, is the one
+compact ints (`+ - * // % & | ^`, true division, comparisons), floats (`+ - * /`,
+comparisons) and str concatenation; anything else, and any case a fast path cannot finish exactly, is the one
 generic C API call.
 """
 
@@ -205,7 +205,17 @@ def lower_binary_op(cx, op):
             reusable.append(right)
     _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, "binop",
                          _reusing_box(cx, reusable))
-    cx.b.position_at_end(slow)
+    b = cx.b
+    b.position_at_end(slow)
+    if name == "add":
+        # BINARY_OP_ADD_UNICODE: two exact str are PyUnicode_Concat (what the number
+        # protocol ends at for them: str has no nb_add, nor an in-place concat).
+        strs = exact.block(cx, "binop.str")
+        generic = exact.block(cx, "binop.generic")
+        b.cbranch(exact.both_exact(cx, left, right, "PyUnicode_Type"), strs, generic)
+        b.position_at_end(strs)
+        join.add(cx.call("PyUnicode_Concat", left, right))
+        b.position_at_end(generic)
     join.add(cx.call(fn, *args))
     return cx.check_null(join.finish())
 

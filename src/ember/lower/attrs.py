@@ -1,12 +1,20 @@
 """Attributes: load_attr, load_method, store_attr, delete_attr, load_super_attr and
-load_super_method (3.12 LOAD_ATTR, LOAD_SUPER_ATTR and friends, through the generic C API
-the interpreter's specialisations are equivalent to).
+load_super_method (3.12 LOAD_ATTR, LOAD_SUPER_ATTR and friends).
+
+Loads, method loads and stores go through a per-site inline cache (`ATTR_CACHE`), the
+same cases and guards as CPython's own specialisations (LOAD_ATTR_INSTANCE_VALUE,
+_SLOT, _MODULE, _METHOD_NO_DICT, _METHOD_WITH_VALUES, STORE_ATTR_INSTANCE_VALUE, _SLOT):
+the common ones inline here, the others and every miss in src/ember/_caches.c, which
+says why each case is exact. Everything else is the generic C API call.
 """
 
 from __future__ import annotations
 
 import sys
 
+from llvmlite import ir
+
+from ember import abi
 from ember.backend import support
 from ember.ir import ops
 from ember.lower.registry import lowers
@@ -14,23 +22,125 @@ from ember.lower.registry import lowers
 NULL = support.NULL
 
 
+#: A site's AttrCache (src/ember/_caches.c; layout in abi.AttrCache), a zeroed global.
+ATTR_CACHE = ir.ArrayType(support.I64, abi.AttrCache.SIZE // 8)
+C = abi.AttrCache
+
+
+def _cache_guard(cx, obj, cache):
+    """(i1: the cache was filled for obj's type at its current version, the cache's kind)."""
+    b = cx.b
+    tp = cx.type_of(obj)
+    c_type = support.load_field(b, cache, C.type)
+    c_version = support.load_field(b, cache, C.version, support.I32)
+    kind = support.load_field(b, cache, C.kind, support.I32)
+    version = support.load_field(b, tp, abi.Type.tp_version_tag, support.I32)
+    same = b.and_(b.icmp_unsigned("==", tp, c_type), b.icmp_unsigned("==", version, c_version))
+    return same, kind
+
+
+def _values(cx, obj):
+    """(i1: obj's managed dict is inline values, the values array) — only for objects of
+    a type with a managed dict."""
+    b = cx.b
+    dorv = b.load(b.gep(obj, [cx.i64(abi.MANAGED_DICT_OFFSET)], source_etype=support.I8),
+                  typ=support.I64)
+    tagged = b.icmp_unsigned("!=", b.and_(dorv, cx.i64(abi.VALUES_TAG)), cx.i64(0))
+    values = b.inttoptr(b.add(dorv, cx.i64(abi.VALUES_TAG)), support.OBJ)
+    return tagged, values
+
+
+def _instance_slot(cx, obj, cache):
+    """The address of values[index] when the cache says INSTANCE_VALUE for obj now, and the
+    blocks: (slot address, hit block, miss block); the builder is left in the hit block."""
+    b = cx.b
+    same, kind = _cache_guard(cx, obj, cache)
+    is_iv = b.and_(same, b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE)))
+    check = cx.fn.append_basic_block("attr.values")
+    miss = cx.fn.append_basic_block("attr.miss")
+    b.cbranch(is_iv, check, miss).set_weights([99, 1])
+    b.position_at_end(check)
+    tagged, values = _values(cx, obj)
+    hit = cx.fn.append_basic_block("attr.hit")
+    b.cbranch(tagged, hit, miss).set_weights([99, 1])
+    b.position_at_end(hit)
+    index = support.load_field(b, cache, C.index, support.I64)
+    slot = b.gep(values, [index], source_etype=support.OBJ)
+    return slot, miss
+
+
 @lowers(ops.LoadAttr)
 def lower_load_attr(cx, op):
+    """obj.name through the site's cache: inline for instance values, else the C slow
+    path (`ember.c.load_attr`: the cache's other kinds, then PyObject_GetAttr)."""
+    b = cx.b
+    obj = cx.v(op.obj)
     name = cx.pyobj(sys.intern(op.name))
-    return cx.check_null(cx.call("PyObject_GetAttr", cx.v(op.obj), name))
+    cache = cx.site_global("acache", ATTR_CACHE)
+    slot, miss = _instance_slot(cx, obj, cache)
+    value = b.load(slot, typ=support.OBJ)
+    present = cx.fn.append_basic_block("attr.present")
+    b.cbranch(b.icmp_unsigned("!=", value, NULL), present, miss).set_weights([99, 1])
+    b.position_at_end(present)
+    cx.incref(value)
+    done = cx.fn.append_basic_block("attr.done")
+    b.branch(done)
+    b.position_at_end(miss)
+    slow = cx.check_null(cx.call("ember.c.load_attr", b.bitcast(cache, support.OBJ), obj, name))
+    slow_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    phi = b.phi(support.OBJ)
+    phi.add_incoming(value, present)
+    phi.add_incoming(slow, slow_end)
+    return phi
 
 
 @lowers(ops.LoadMethod)
 def lower_load_method(cx, op):
-    """Items: (unbound method, obj) when `_PyObject_GetMethod` finds a method descriptor,
-    else (NULL, attribute); both new references, as LOAD_ATTR leaves them on the stack."""
+    """Items: (unbound method, obj) when the attribute is a method descriptor that binds
+    to obj, else (NULL, attribute); both new references, as LOAD_ATTR leaves them on the
+    stack. Inline when the site's cache holds the descriptor for obj's type (no instance
+    dict, or inline values whose shared keys lack the name); else the C slow path
+    (`ember.c.load_method`, then _PyObject_GetMethod)."""
     b = cx.b
     obj = cx.v(op.obj)
+    cache = cx.site_global("acache", ATTR_CACHE)
+    same, kind = _cache_guard(cx, obj, cache)
+    hit = cx.fn.append_basic_block("meth.hit")
+    miss = cx.fn.append_basic_block("meth.miss")
+    check_values = cx.fn.append_basic_block("meth.values")
+    no_dict = cx.fn.append_basic_block("meth.kind")
+    b.cbranch(same, no_dict, miss).set_weights([99, 1])
+    b.position_at_end(no_dict)
+    b.cbranch(b.icmp_unsigned("==", kind, cx.i32(C.METHOD_NO_DICT)), hit, check_values)
+    b.position_at_end(check_values)
+    is_values = b.icmp_unsigned("==", kind, cx.i32(C.METHOD_VALUES))
+    has_values = cx.fn.append_basic_block("meth.has_values")
+    b.cbranch(is_values, has_values, miss)
+    b.position_at_end(has_values)
+    tagged, _values_ptr = _values(cx, obj)
+    keys_ok = cx.fn.append_basic_block("meth.keys")
+    b.cbranch(tagged, keys_ok, miss).set_weights([99, 1])
+    b.position_at_end(keys_ok)
+    keys = support.load_field(b, cx.type_of(obj), abi.HeapType.ht_cached_keys)
+    count = support.load_field(b, keys, abi.DictKeys.dk_nentries, support.I64)
+    unchanged = b.icmp_unsigned("==", count, support.load_field(b, cache, C.index, support.I64))
+    b.cbranch(unchanged, hit, miss).set_weights([99, 1])
+
+    b.position_at_end(hit)
+    descr = support.load_field(b, cache, C.value)
+    cx.incref(descr)
+    cx.incref(obj)
+    done = cx.fn.append_basic_block("meth.done")
+    b.branch(done)
+
+    b.position_at_end(miss)
     with b.goto_block(cx.fn.entry_basic_block):
         b.position_at_start(cx.fn.entry_basic_block)
         slot = b.alloca(support.OBJ, name="meth")
-    b.store(NULL, slot)
-    found = cx.call("_PyObject_GetMethod", obj, cx.pyobj(sys.intern(op.name)), slot)
+    found = cx.call("ember.c.load_method", b.bitcast(cache, support.OBJ), obj,
+                    cx.pyobj(sys.intern(op.name)), slot)
     meth = b.load(slot, typ=support.OBJ)
     is_method = b.icmp_signed("!=", found, cx.i32(0))
     with b.if_else(is_method) as (then, otherwise):
@@ -38,15 +148,43 @@ def lower_load_method(cx, op):
             cx.incref(obj)
         with otherwise:
             cx.fail_if(b.icmp_unsigned("==", meth, NULL))
-    item0 = b.select(is_method, meth, NULL)
-    item1 = b.select(is_method, obj, meth)
+    slow0 = b.select(is_method, meth, NULL)
+    slow1 = b.select(is_method, obj, meth)
+    slow_end = b.block
+    b.branch(done)
+
+    b.position_at_end(done)
+    item0, item1 = b.phi(support.OBJ), b.phi(support.OBJ)
+    item0.add_incoming(descr, hit)
+    item0.add_incoming(slow0, slow_end)
+    item1.add_incoming(obj, hit)
+    item1.add_incoming(slow1, slow_end)
     return (item0, item1)
 
 
 @lowers(ops.StoreAttr)
 def lower_store_attr(cx, op):
+    """obj.name = value through the site's cache: inline when it replaces an instance
+    value, else the C slow path (`ember.c.store_attr`: slots, then PyObject_SetAttr).
+    The replaced value is released after the store, as STORE_ATTR_INSTANCE_VALUE does."""
+    b = cx.b
+    obj, value = cx.v(op.obj), cx.v(op.value)
+    cache = cx.site_global("acache", ATTR_CACHE)
+    slot, miss = _instance_slot(cx, obj, cache)
+    old = b.load(slot, typ=support.OBJ)
+    replace = cx.fn.append_basic_block("attr.replace")
+    b.cbranch(b.icmp_unsigned("!=", old, NULL), replace, miss).set_weights([99, 1])
+    b.position_at_end(replace)
+    cx.incref(value)
+    b.store(value, slot)
+    cx.decref(old)
+    done = cx.fn.append_basic_block("attr.stored")
+    b.branch(done)
+    b.position_at_end(miss)
     name = cx.pyobj(sys.intern(op.name))
-    cx.check_neg(cx.call("PyObject_SetAttr", cx.v(op.obj), name, cx.v(op.value)))
+    cx.check_neg(cx.call("ember.c.store_attr", b.bitcast(cache, support.OBJ), obj, name, value))
+    b.branch(done)
+    b.position_at_end(done)
 
 
 @lowers(ops.DeleteAttr)

@@ -1,5 +1,5 @@
-"""Calls: `call` (CALL with KW_NAMES folded in) through `PyObject_Vectorcall`, as ceval.c's
-generic CALL path does; `call_function_ex` (`f(*a, **k)`) through `PyObject_Call`; the
+"""Calls: `call` (CALL with KW_NAMES folded in) through `ember.c.call` (src/ember/_calls.c:
+ceval.c's generic CALL path, with 3.12's own specialisations as fast paths); `call_function_ex` (`f(*a, **k)`) through `PyObject_Call`; the
 intrinsics that are one C API call (`+x`, the tuple of a `*`-built call).
 
 The arguments array has one spare slot in front (PY_VECTORCALL_ARGUMENTS_OFFSET lets the
@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import sys
 
-from llvmlite import ir
-
 from ember import abi
-from ember.backend import entry, support
+from ember.backend import support
 from ember.ir import ops
 from ember.ir import types as T
-from ember.lower import prebuild
 from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
@@ -43,83 +40,10 @@ def lower_call(cx, op):
     kwnames = cx.pyobj(tuple(sys.intern(k) for k in op.kwnames)) if op.kwnames else NULL
     npos = n - len(op.kwnames)
     method = NULL if op.method.type <= T.Null else cx.v(op.method)
-    helper = call_helper(cx)
-    return cx.check_null(b.call(helper, [cx.frame, method, arr, cx.i64(npos), kwnames,
-                                         cx.instr_ptr(op.offset)]))
-
-
-CALL_CACHE_ENTRIES = entry.CALL_CACHE_BYTES // 2  # INLINE_CACHE_ENTRIES_CALL
-CALL = "ember.call"
-#: call(frame, method or NULL, args, npos, kwnames, at_call) -> new reference or NULL,
-#: args = [spare, self-or-callable, arg0, ..., argN-1].
-CALL_TYPE = ir.FunctionType(OBJ, [OBJ, OBJ, OBJ, support.I64, OBJ, OBJ])
-
-
-@prebuild.helper(CALL)
-def call_helper(cx):
-    return cx.shared(CALL, CALL_TYPE, lambda fn: _build_call(cx, fn))
-
-
-def _build_call(cx, fn) -> None:
-    """The shared body of every CALL: one call instruction at each call site (this was
-    some 30 instructions inline, a tenth of a module)."""
-    b = cx.b
-    frame, method, arr, npos, kwnames, at_call = fn.args
-    saved = cx.frame
-    cx.frame = frame
-    try:
-        flag = cx.i64(abi.VECTORCALL_ARGUMENTS_OFFSET)
-        callable_ = b.load(b.gep(arr, [cx.i64(1)], source_etype=OBJ), typ=OBJ)
-        is_meth = b.icmp_unsigned("!=", method, NULL)
-        target = b.select(is_meth, method, callable_)
-        argv = b.select(is_meth, b.gep(arr, [cx.i64(1)], source_etype=OBJ),
-                        b.gep(arr, [cx.i64(2)], source_etype=OBJ))
-        nargsf = b.or_(b.add(npos, b.zext(is_meth, support.I64)), flag)
-        py_target = _python_function_target(cx, target, b.not_(is_meth))
-        # ceval.c inlines a call to a Python function: the caller's prev_instr then
-        # points at the CALL's last cache entry (DISPATCH_INLINED after SKIP_OVER),
-        # which is what f_lasti shows while the callee runs. Other callables see the
-        # CALL itself.
-        last_cache = b.gep(at_call, [cx.i64(2 * CALL_CACHE_ENTRIES)], source_etype=support.I8)
-        cx.set_prev_instr(b.select(py_target, last_cache, at_call))
-        res = cx.call("PyObject_Vectorcall", target, argv, nargsf, kwnames)
-        failed = b.icmp_unsigned("==", res, NULL)
-        with b.if_then(b.and_(failed, py_target), likely=False):
-            # The frame was never pushed (argument binding failed): CPython's error
-            # path runs at the CALL itself. Raised inside the callee, its traceback
-            # entry is the newest one.
-            code = support.load_field(b, _function_of(cx, target), abi.Function.func_code)
-            inside = support.raised_in(b, code)
-            cx.set_prev_instr(b.select(inside, last_cache, at_call))
-        b.ret(res)
-    finally:
-        cx.frame = saved
-
-
-def _function_of(cx, target):
-    """The PyFunction a Python-function target runs: itself, or a bound method's im_func."""
-    b = cx.b
-    is_method = b.icmp_unsigned("==", cx.type_of(target), cx.obj_static("PyMethod_Type"))
-    im_func = b.select(is_method, support.field_address(b, target, abi.Method.im_func),
-                       support.field_address(b, target, 0))
-    inner = b.load(im_func, typ=OBJ)
-    return b.select(is_method, inner, target)
-
-
-def _python_function_target(cx, target, unbound):
-    """i1: ceval.c would inline this call: a function, or (only when the method slot of
-    the stack was NULL, `unbound`) a bound method of one, which CALL unpacks first."""
-    b = cx.b
-    fn_type = cx.obj_static("PyFunction_Type")
-    ty = cx.type_of(target)
-    is_fn = b.icmp_unsigned("==", ty, fn_type)
-    is_method = b.and_(unbound, b.icmp_unsigned("==", ty, cx.obj_static("PyMethod_Type")))
-    result = b.alloca(support.I1)
-    b.store(is_fn, result)
-    with b.if_then(is_method):
-        inner = support.load_field(b, target, abi.Method.im_func)
-        b.store(b.icmp_unsigned("==", cx.type_of(inner), fn_type), result)
-    return b.load(result)
+    # One call of Ember's C (src/ember/_calls.c): ceval.c's CALL, prev_instr as the
+    # interpreter leaves it, and CPython's own CALL specialisations as fast paths.
+    return cx.check_null(cx.call("ember.c.call", cx.tstate, cx.frame, method, arr,
+                                 cx.i64(npos), kwnames, cx.instr_ptr(op.offset)))
 
 
 @lowers(ops.CallFunctionEx)

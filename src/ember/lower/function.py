@@ -1,6 +1,6 @@
 """The core of tier 1: one IR function -> one LLVM function with the `support.BODY` shape.
 
-    body(func, args) -> new reference, or NULL with an exception set
+    body(func, args, tstate) -> new reference, or NULL with an exception set
 
 Assumes: verified IR, every op class has a registered lowering (else `NotLowered`). The entry (`backend.entry.build_entry`) calls the body
 only for exactly `co_argcount` positional arguments and no keywords, with no monitoring
@@ -73,6 +73,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         self.values: dict = {}
         self.fn = ir.Function(module, support.BODY, name=name)
         self.fn.args[0].name, self.fn.args[1].name = "func", "args"
+        self.fn.args[2].name = "tstate"
         self._cstrings: dict[str, ir.GlobalVariable] = {}
         self._err_blocks: dict = {}
         self._err_shared: dict = {}
@@ -124,6 +125,14 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
             gv.initializer = ir.Constant(ty, data)
             self._cstrings[key] = gv
         return gv.bitcast(OBJ)
+
+    def site_global(self, kind: str, ty: ir.Type) -> ir.GlobalVariable:
+        """A new zeroed global of the body's module, for one op's inline cache: the
+        loaders give it fresh zeroed memory (`.lbss`), so each process fills its own."""
+        n = self._site_globals = getattr(self, "_site_globals", 0) + 1
+        gv = ir.GlobalVariable(self._body_module, ty, name=f"{self.name}.{kind}.{n}")
+        gv.initializer = ir.Constant(ty, None)
+        return gv
 
     def shared(self, name: str, fnty: ir.FunctionType, build) -> ir.Function:
         """The process-wide helper `name` (`support.shared_function`), declared in our
@@ -202,7 +211,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         b = self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
         self.exit_bb = self.fn.append_basic_block("exit")
         self.blocks = {blk: self.fn.append_basic_block(blk.label) for blk in func.blocks}
-        self.tstate = self.call("_PyThreadState_UncheckedGet")
+        self.tstate = self.fn.args[2]
         self._slot_cache: dict[int, object] = {}
         self._entry_caches = self._plan_entry_caches()
         self._tails = {}

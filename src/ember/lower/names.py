@@ -1,8 +1,9 @@
 """Globals and builtins: load_global, store_global, delete_global, load_build_class,
 load_from_dict_or_globals (a class's annotation scopes: the class dict first).
 
-Looked up every time, as LOAD_GLOBAL does on exact dicts (`_PyDict_LoadGlobal`: globals,
-then builtins), so a rebinding is seen at once. Functions whose globals or builtins are
+Looked up as LOAD_GLOBAL does on exact dicts (`_PyDict_LoadGlobal`: globals, then
+builtins), through a per-site cache keyed by both dicts' version tags (`load_global`), so
+a rebinding is seen at once. Functions whose globals or builtins are
 not exact dicts are refused (CPython takes a different, mapping-protocol path for them).
 NameError is raised as `format_exc_check_arg` does: the same message and the `name`
 attribute that the traceback's "Did you mean" suggestions read.
@@ -56,53 +57,85 @@ def lower_load_global(cx, op):
     return load_global(cx, op.name)
 
 
+#: A load_global site's cache, a zeroed global of the body's module:
+#: [globals' ma_version_tag, builtins' ma_version_tag, the value (borrowed)].
+GLOBAL_CACHE = ir.ArrayType(support.I64, 3)
+
+
 def load_global(cx, name: str):
-    """globals[name], else builtins[name], else NameError: a new reference. The globals
-    lookup is inline; the rest is the shared `global_miss`."""
+    """globals[name], else builtins[name], else NameError: a new reference.
+
+    Each site caches the value it found with the `ma_version_tag` of both dicts. CPython
+    gives every dict a new tag, unique in the process, at each change (insert, delete,
+    update, clear; not for storing the same value again), so while both tags are the
+    ones cached, neither dict changed and the cached value is what a lookup would find;
+    the dicts still hold it, so it is alive. A zeroed cache never matches: live dicts
+    have non-zero tags. On a miss, the shared `global_fill` looks up and refills."""
     b = cx.b
     key = cx.pyobj(sys.intern(name))
-    res = cx.call("PyDict_GetItemWithError", _globals(cx), key)
+    cache = cx.site_global("gcache", GLOBAL_CACHE)
+    glob, builtins = _globals(cx), _builtins(cx)
+    tag = abi.Dict.ma_version_tag
+    gtag = support.load_field(b, glob, tag, support.I64)
+    btag = support.load_field(b, builtins, tag, support.I64)
+    slots = [b.gep(cache, [cx.i64(0), cx.i64(i)]) for i in range(3)]
+    cached = b.inttoptr(b.load(slots[2]), support.OBJ)
+    hit = b.and_(b.and_(b.icmp_unsigned("==", b.load(slots[0]), gtag),
+                        b.icmp_unsigned("==", b.load(slots[1]), btag)),
+                 b.icmp_unsigned("!=", cached, NULL))
     start = b.block
     miss = cx.fn.append_basic_block("global.miss")
     done = cx.fn.append_basic_block("global.done")
-    b.cbranch(b.icmp_unsigned("==", res, NULL), miss, done)
+    b.cbranch(hit, done, miss).set_weights([99, 1])
     b.position_at_end(miss)
-    helper = _global_miss_fn(cx)
-    res2 = b.call(helper, [_builtins(cx), key])
-    cx.fail_if(b.icmp_unsigned("==", res2, NULL))
+    found = b.call(_global_fill_fn(cx), [glob, builtins, key, b.bitcast(cache, support.OBJ)])
+    cx.fail_if(b.icmp_unsigned("==", found, NULL))
     miss_end = b.block
     b.branch(done)
     b.position_at_end(done)
     phi = b.phi(support.OBJ)
-    phi.add_incoming(res, start)
-    phi.add_incoming(res2, miss_end)
+    phi.add_incoming(cached, start)
+    phi.add_incoming(found, miss_end)
     cx.incref(phi)
     return phi
 
 
-GLOBAL_MISS = "ember.global_miss"
+GLOBAL_FILL = "ember.global_fill"
 
 
-@prebuild.helper(GLOBAL_MISS)
-def _global_miss_fn(cx):
-    return cx.shared(GLOBAL_MISS, ir.FunctionType(support.OBJ, [support.OBJ] * 2),
-                     lambda fn: _build_global_miss(cx, fn))
+@prebuild.helper(GLOBAL_FILL)
+def _global_fill_fn(cx):
+    return cx.shared(GLOBAL_FILL, ir.FunctionType(support.OBJ, [support.OBJ] * 4),
+                     lambda fn: _build_global_fill(cx, fn))
 
 
-def _build_global_miss(cx, fn) -> None:
-    """global_miss(builtins, name): after the globals lookup found nothing: the error it
-    raised, else builtins[name] (borrowed), else NameError; NULL with an exception set."""
+def _build_global_fill(cx, fn) -> None:
+    """global_fill(globals, builtins, name, cache): globals[name], else builtins[name]
+    (borrowed), and the cache filled with it and both dicts' tags; else NULL with the
+    lookup's error or NameError set (the cache left as it was)."""
     b = cx.b
-    builtins, key = fn.args
+    glob, builtins, key, cache = fn.args
+    tag = abi.Dict.ma_version_tag
+
+    def fill(value):
+        slots = [b.gep(cache, [cx.i64(8 * i)], source_etype=support.I8) for i in range(3)]
+        b.store(support.load_field(b, glob, tag, support.I64), slots[0])
+        b.store(support.load_field(b, builtins, tag, support.I64), slots[1])
+        b.store(b.ptrtoint(value, support.I64), slots[2])
+        b.ret(value)
+
+    res = cx.call("PyDict_GetItemWithError", glob, key)
+    with b.if_then(b.icmp_unsigned("!=", res, NULL), likely=True):
+        fill(res)
     with b.if_then(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL), likely=False):
         b.ret(NULL)
     res = cx.call("PyDict_GetItemWithError", builtins, key)
-    with b.if_then(b.icmp_unsigned("==", res, NULL), likely=False):
-        with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
-            cname = cx.call("PyUnicode_AsUTF8", key)
-            b.call(_name_error_fn(cx), [cname, key, cx.pyobj("name")])
-        b.ret(NULL)
-    b.ret(res)
+    with b.if_then(b.icmp_unsigned("!=", res, NULL), likely=True):
+        fill(res)
+    with b.if_then(b.icmp_unsigned("==", cx.call("PyErr_Occurred"), NULL)):
+        cname = cx.call("PyUnicode_AsUTF8", key)
+        b.call(_name_error_fn(cx), [cname, key, cx.pyobj("name")])
+    b.ret(NULL)
 
 
 @lowers(ops.StoreGlobal)

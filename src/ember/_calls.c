@@ -1,0 +1,160 @@
+/* CALL for compiled code: `ember.c.call`, one call instruction at each call site.
+ *
+ * What it does is ceval.c's CALL, generic path: the callable is the method slot when it
+ * is set (then `self` is the first argument), else the callable slot; the call goes
+ * through PyObject_Vectorcall with PY_VECTORCALL_ARGUMENTS_OFFSET (the slot in front of
+ * the arguments is the caller's to lend).
+ *
+ * Before it, the frame's prev_instr is set as the interpreter leaves it while the callee
+ * runs (f_lasti of the caller, tracebacks, sys._getframe): at the CALL's last inline
+ * cache entry when ceval.c would inline the call (a Python function, or a bound method
+ * of one when the method slot was empty), else at the CALL. If a Python callee fails
+ * before its frame ran (an argument error), CPython's error is raised at the CALL
+ * itself, so prev_instr goes back there unless the traceback's newest entry is the
+ * callee's.
+ *
+ * Fast paths, each one of 3.12's own CALL specialisations (Python/bytecodes.c), taken
+ * under the same guards, for the same result:
+ *   - CALL_NO_KW_LIST_APPEND: `list.append` on a list: PyList_Append;
+ *   - CALL_NO_KW_METHOD_DESCRIPTOR_O / _NOARGS / _FAST: a method descriptor of a C type
+ *     whose `self` is exactly that type, no keywords: its C function, directly (with the
+ *     C recursion check for METH_O and METH_NOARGS, as method_vectorcall_O does), then
+ *     _Py_CheckFunctionResult as PyObject_Vectorcall does.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#define Py_BUILD_CORE_MODULE 1
+#include <Python.h>
+#include "internal/pycore_ceval.h"
+#include "internal/pycore_frame.h"
+
+#include "_native.h"
+
+/* INLINE_CACHE_ENTRIES_CALL of 3.12 (code units after CALL). */
+#define CALL_CACHE_ENTRIES 3
+
+static PyObject *list_append = NULL;
+
+int
+ember_calls_init(void)
+{
+    list_append = PyObject_GetAttrString((PyObject *)&PyList_Type, "append");
+    if (list_append == NULL) {
+        return -1;
+    }
+    if (Py_TYPE(list_append) != &PyMethodDescr_Type) {
+        Py_CLEAR(list_append);  /* not what 3.12 has: no fast path for it */
+    }
+    return 0;
+}
+
+/* A method descriptor called with argv[0] as self: its result (new reference, or NULL
+   with an exception), or NULL with no exception when the fast path does not apply. */
+static PyObject *
+call_method_descr(PyThreadState *tstate, PyObject *callable, PyObject *const *argv,
+                  Py_ssize_t nargs)
+{
+    PyMethodDescrObject *descr = (PyMethodDescrObject *)callable;
+    PyObject *self = argv[0];
+    if (callable == list_append && nargs == 2 && PyList_Check(self)) {
+        return PyList_Append(self, argv[1]) < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    if (Py_TYPE(self) != descr->d_common.d_type) {
+        return NULL;
+    }
+    PyMethodDef *def = descr->d_method;
+    PyObject *res;
+    switch (def->ml_flags & (METH_VARARGS | METH_FASTCALL | METH_NOARGS | METH_O
+                             | METH_KEYWORDS | METH_METHOD)) {
+    case METH_O:
+        if (nargs != 2) {
+            return NULL;
+        }
+        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+            return NULL;
+        }
+        res = def->ml_meth(self, argv[1]);
+        _Py_LeaveRecursiveCallTstate(tstate);
+        break;
+    case METH_NOARGS:
+        if (nargs != 1) {
+            return NULL;
+        }
+        if (_Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")) {
+            return NULL;
+        }
+        res = def->ml_meth(self, NULL);
+        _Py_LeaveRecursiveCallTstate(tstate);
+        break;
+    case METH_FASTCALL:
+        res = ((_PyCFunctionFast)(void (*)(void))def->ml_meth)(self, argv + 1, nargs - 1);
+        break;
+    case METH_FASTCALL | METH_KEYWORDS:
+        res = ((_PyCFunctionFastWithKeywords)(void (*)(void))def->ml_meth)(
+            self, argv + 1, nargs - 1, NULL);
+        break;
+    default:
+        return NULL;
+    }
+    return _Py_CheckFunctionResult(tstate, callable, res, NULL);
+}
+
+/* Whether ceval.c would inline this call (a Python function; a bound method of one when
+   the method slot was empty), and the function it runs. */
+static PyFunctionObject *
+python_target(PyObject *target, int unbound)
+{
+    if (Py_TYPE(target) == &PyFunction_Type) {
+        return (PyFunctionObject *)target;
+    }
+    if (unbound && Py_TYPE(target) == &PyMethod_Type) {
+        PyObject *func = PyMethod_GET_FUNCTION(target);
+        if (Py_TYPE(func) == &PyFunction_Type) {
+            return (PyFunctionObject *)func;
+        }
+    }
+    return NULL;
+}
+
+/* Whether the raised exception's newest traceback entry is a frame of `code`. */
+static int
+raised_in(PyObject *code)
+{
+    PyObject *exc = PyErr_GetRaisedException();
+    PyObject *tb = exc != NULL ? PyException_GetTraceback(exc) : NULL;
+    PyErr_SetRaisedException(exc);
+    if (tb == NULL) {
+        return 0;
+    }
+    PyFrameObject *frame = ((PyTracebackObject *)tb)->tb_frame;
+    int same = frame != NULL && (PyObject *)frame->f_frame->f_code == code;
+    Py_DECREF(tb);
+    return same;
+}
+
+PyObject *
+ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
+           Py_ssize_t npos, PyObject *kwnames, void *at_call_)
+{
+    _PyInterpreterFrame *frame = (_PyInterpreterFrame *)frame_;
+    _Py_CODEUNIT *at_call = (_Py_CODEUNIT *)at_call_;
+    int is_meth = method != NULL;
+    PyObject *target = is_meth ? method : args[1];
+    PyObject **argv = is_meth ? args + 1 : args + 2;
+    Py_ssize_t nargs = npos + is_meth;
+    if (Py_TYPE(target) == &PyMethodDescr_Type && kwnames == NULL && nargs >= 1) {
+        frame->prev_instr = at_call;
+        PyObject *res = call_method_descr(tstate, target, argv, nargs);
+        if (res != NULL || PyErr_Occurred()) {
+            return res;
+        }
+    }
+    PyFunctionObject *py = python_target(target, !is_meth);
+    frame->prev_instr = py != NULL ? at_call + CALL_CACHE_ENTRIES : at_call;
+    PyObject *res = PyObject_Vectorcall(target, argv, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                        kwnames);
+    if (res == NULL && py != NULL && !raised_in(py->func_code)) {
+        frame->prev_instr = at_call;
+    }
+    return res;
+}

@@ -1,0 +1,19 @@
+/* Ember's C functions that compiled code calls (_caches.c, _calls.c), by the names in
+   ember._hotness.native_symbols(), and what _hotness.c needs of them. */
+#ifndef EMBER_NATIVE_H
+#define EMBER_NATIVE_H
+
+#include <Python.h>
+
+/* _caches.c: the attribute caches' slow paths. */
+PyObject *ember_load_attr(void *cache, PyObject *obj, PyObject *name);
+int ember_store_attr(void *cache, PyObject *obj, PyObject *name, PyObject *value);
+int ember_load_method(void *cache, PyObject *obj, PyObject *name, PyObject **method);
+PyObject *ember_attr_cache_layout(void);
+
+/* _calls.c: CALL. The frame and code unit are a _PyInterpreterFrame and _Py_CODEUNIT. */
+PyObject *ember_call(PyThreadState *tstate, void *frame, PyObject *method, PyObject **args,
+                     Py_ssize_t npos, PyObject *kwnames, void *at_call);
+int ember_calls_init(void);
+
+#endif
