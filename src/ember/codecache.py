@@ -25,6 +25,16 @@ FORMAT = 1
 _cache = None  # the process's CodeCache, or False once decided there is none
 
 
+def use(where: str | None) -> None:
+    """Use the cache at `where` (None: the default directory; "off": none) instead of
+    what this process's options say: the compile server is told the program's."""
+    global _cache, _where
+    _cache, _where = None, (where,)
+
+
+_where: tuple | None = None
+
+
 def _store():
     """The process's `runtime.codestore.CodeCache`, or None (off, or unusable)."""
     global _cache
@@ -34,8 +44,11 @@ def _store():
             from ember import options
             from ember.runtime import codestore as storage
 
-            boot = sys.modules.get("ember._boot")
-            where = boot.OPTIONS.cache if boot is not None else options.parse().cache
+            if _where is not None:
+                where = _where[0]
+            else:
+                boot = sys.modules.get("ember._boot")
+                where = boot.OPTIONS.cache if boot is not None else options.parse().cache
             if where != "off":
                 _cache = storage.CodeCache(where or storage.default_dir())
         except Exception:  # noqa: BLE001 - no cache is never an error
@@ -281,21 +294,36 @@ def resolve(recipe, code):
 
 
 def _ensure_helpers(names) -> bool:
-    """Make the shared helpers `names` exist in this process: from the cache when it has
-    them (no lowering code is imported for that), else built (`lower.prebuild`)."""
-    from ember.backend import support
+    """Make the shared helpers `names` exist in this process, and the helpers they call:
+    from the cache when it has them (no lowering code is imported for that), else built
+    (`lower.prebuild`)."""
+    from ember.backend import loader, support
 
     for name in names:
         if name in support.shared_names():
             continue
         blob = _helper_get(name)
-        if blob is not None and support.load_shared(name, blob):
-            continue
+        if blob is not None:
+            try:
+                deps = [s for s in loader.undefined_symbols(blob) if _is_helper(s) and s != name]
+            except ValueError:
+                deps = None
+            if deps is not None and _ensure_helpers(deps) and support.load_shared(name, blob):
+                continue
         from ember.lower import prebuild
 
         if not prebuild.ensure([name]):
             return False
     return True
+
+
+def _is_helper(symbol: str) -> bool:
+    """Whether an `ember.*` symbol of object code names a shared helper (not an address
+    of the interpreter, Ember's C, an interned string or the body's own data)."""
+    from ember.backend import loader
+
+    return (symbol.startswith("ember.") and symbol.count(".") == 1
+            and symbol not in loader.EMBER_SYMBOLS)
 
 
 #: Constants rebuilt for loaded code (the machine code refers to them by address).

@@ -63,6 +63,27 @@ def test_compiled_in_the_server_and_loaded_without_llvm():
     assert _server_lines(r.stderr) == ["compiled ['f', 'g'] llvmlite False"], r.stderr
 
 
+def test_a_fresh_server_loads_from_the_cache_and_honours_its_setting(tmp_path):
+    """The second run's server finds both functions in the code cache, which it has never
+    compiled in this process, and still sends the shared helpers they call; with
+    `-X jit-cache=off` nothing is written to the cache."""
+    program = HOT.replace("{tail}", "")
+    expected = harness.cpython(["-c", program])
+    off = tmp_path / "off"
+    r = harness.ember(["-c", program], ember_args=(*SERVER, "-X", "jit-cache=off"),
+                      env={"XDG_CACHE_HOME": str(off)})
+    assert r.stdout == expected.stdout and _server_lines(r.stderr) == [
+        "compiled ['f', 'g'] llvmlite False"], r.stderr
+    assert not (off / "ember").exists()
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    for _run in ("fills the cache", "loads from it"):
+        r = harness.ember(["-c", program], ember_args=SERVER, env=env)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == expected.stdout
+        assert _server_lines(r.stderr) == ["compiled ['f', 'g'] llvmlite False"], r.stderr
+    assert any((tmp_path / "xdg" / "ember").rglob("*"))
+
+
 @pytest.mark.parametrize("tail", [
     "",
     "sys.exit(3)",

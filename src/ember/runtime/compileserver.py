@@ -146,12 +146,12 @@ class Client:
         rep_r, rep_w = os.pipe()
         life_r, life_w = os.pipe()
         mine, theirs = (req_w, rep_r, life_w), (req_r, rep_w, life_r)
+        # -I: no PYTHON* or EMBER_* variable reaches the server, so the program's cache
+        # setting goes on its command line.
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
-        if self.cache is not None:
-            env["EMBER_JIT_CACHE"] = self.cache
         exe = _interpreter()
         argv = ["/bin/sh", "-c", '"$@" &', "sh", exe, "-I", "-X", "jit=off", "-c", _BOOT,
-                "\n".join(_search_path())]
+                "\n".join(_search_path()), self.cache if self.cache is not None else ""]
         devnull = os.open(os.devnull, os.O_RDWR)
         actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
                    (os.POSIX_SPAWN_DUP2, devnull, 2),
@@ -262,6 +262,9 @@ def serve() -> None:
     except OSError:
         pass
     t0 = time.perf_counter()
+    from ember import codecache
+
+    codecache.use(sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None)
     server = _Server()
     _write(REPLIES, ("hello", os.getpid(), (time.perf_counter() - t0) * 1000))
     while True:
@@ -349,6 +352,8 @@ class _Server:
             meta, obj, cached = self.pipeline.compile_portable(code)
         except Refused as r:
             return ("refused", r.reason, r.detail)
+        if cached and not self.codecache._ensure_helpers(meta.get("helpers", ())):
+            return ("refused", "internal_error", "tier 1: a cached entry's helpers are unknown")
         from ember.backend import support
         from ember.backend.engine import undefined_symbols
 
