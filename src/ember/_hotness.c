@@ -770,6 +770,17 @@ attr_cache_layout(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 }
 
 static PyMethodDef module_methods[] = {
+    {"spawn", (PyCFunction)(void (*)(void))ember_spawn, METH_FASTCALL,
+     "spawn(path, argv, env, dup2s) -> pid: posix_spawn in a new session, without the GIL."},
+    {"symbol_address", ember_symbol_address, METH_O,
+     "symbol_address(name) -> the address of a symbol of this process, or 0."},
+    {"interpreter_address", ember_interpreter_address, METH_NOARGS,
+     "interpreter_address() -> this interpreter's PyInterpreterState address."},
+    {"fill_table", (PyCFunction)(void (*)(void))ember_fill_table, METH_FASTCALL,
+     "fill_table(address, objects): write the objects' addresses at address."},
+    {"load_object", (PyCFunction)(void (*)(void))ember_load_object, METH_FASTCALL,
+     "load_object(data, resolve) -> {name: address}: map relocatable x86-64 object code "
+     "(resolve(name) gives each undefined symbol's address); ValueError if it cannot."},
     {"native_symbols", native_symbols, METH_NOARGS,
      "native_symbols() -> {name: address} of the C functions compiled code calls."},
     {"attr_cache_layout", attr_cache_layout, METH_NOARGS,

@@ -16,4 +16,11 @@ PyObject *ember_call(PyThreadState *tstate, void *frame, PyObject *method, PyObj
                      Py_ssize_t npos, PyObject *kwnames, void *at_call);
 int ember_calls_init(void);
 
+/* _loader.c: load_object(data, resolve) -> {name: address}. */
+PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *ember_symbol_address(PyObject *module, PyObject *name);
+PyObject *ember_interpreter_address(PyObject *module, PyObject *ignored);
+PyObject *ember_fill_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *ember_spawn(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+
 #endif

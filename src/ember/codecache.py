@@ -287,7 +287,7 @@ def resolve(recipe, code):
         import importlib
 
         module, _, name = recipe[1].partition(":")
-        if not module.startswith("ember.lower."):
+        if module != "ember.slowpaths":
             raise ValueError(f"not a slow-path helper: {recipe[1]!r}")
         return getattr(importlib.import_module(module), name)(*recipe[2:])
     raise ValueError(f"unknown constant recipe {recipe!r}")

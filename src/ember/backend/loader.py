@@ -4,7 +4,8 @@ The compile server (runtime/compileserver.py) and the code cache hand over reloc
 ELF object code, the kind MCJIT emits for the host with LLVM's large code model: code in
 `.ltext`, constants in `.lrodata`, zeroed data (constants tables, call counters) in
 `.lbss`, and every reference to a symbol an absolute 64-bit relocation
-(R_X86_64_64) in `.ltext`. Loading such an object is a small job: lay the allocated
+(R_X86_64_64) in `.ltext`. Loading such an object is a small job, done in C
+(`src/ember/_loader.c`, so that the GIL is held for microseconds): lay the allocated
 sections out in fresh pages, write each symbol's address at each relocation, make the
 code pages executable. Doing it here keeps llvmlite (some 115 ms of imports with the GIL
 held, then LLVM itself) out of a process that only runs code compiled elsewhere.
@@ -20,8 +21,6 @@ eval-breaker handler), whoever loaded it; the LLVM engine binds them too
 (`register`). Other names resolve in the running interpreter (`process_address`).
 """
 
-import ctypes
-import mmap
 import struct
 import sys
 
@@ -55,7 +54,6 @@ def breaker():
 #: Addresses inside the running interpreter that compiled code reads directly.
 EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors", "ember.breaker_func")
 
-_process_lib = None
 _ember_addresses: dict[str, int] = {}
 
 #: Ember's own C functions that compiled code calls (`ember._hotness.native_symbols()`).
@@ -73,24 +71,16 @@ def native_symbols() -> dict[str, int]:
 
 
 def _process_symbol(name: str) -> int | None:
-    global _process_lib
-    if _process_lib is None:
-        _process_lib = ctypes.CDLL(None)
-    for lib in (ctypes.pythonapi, _process_lib):
-        try:
-            return ctypes.cast(getattr(lib, name), ctypes.c_void_p).value
-        except AttributeError:
-            continue
-    return None
+    from ember import _hotness
+
+    return _hotness.symbol_address(name) or None
 
 
 def _interpreter_addresses() -> dict[str, int]:
     if not _ember_addresses:
-        from ember import abi
+        from ember import _hotness, abi
 
-        get = ctypes.pythonapi.PyInterpreterState_Get
-        get.restype = ctypes.c_void_p
-        interp = get()
+        interp = _hotness.interpreter_address()
         _ember_addresses.update({
             "ember.eval_breaker": interp + abi.InterpreterState.ceval_eval_breaker,
             "ember.monitors": interp + abi.InterpreterState.monitors,
@@ -120,12 +110,8 @@ def process_address(name: str) -> int:
 
 # --- ELF -------------------------------------------------------------------------------
 
-_SHT_PROGBITS, _SHT_SYMTAB, _SHT_NOBITS, _SHT_RELA = 1, 2, 8, 4
-_SHT_X86_64_UNWIND = 0x70000001
-_SHF_WRITE, _SHF_ALLOC, _SHF_EXEC = 0x1, 0x2, 0x4
-_R_X86_64_64 = 1
-_SHN_UNDEF, _SHN_ABS, _SHN_COMMON = 0, 0xFFF1, 0xFFF2
-_PAGE = mmap.PAGESIZE
+_SHT_SYMTAB = 2
+_SHN_UNDEF = 0
 
 
 def _sections(data) -> list[tuple]:
@@ -172,113 +158,25 @@ def undefined_symbols(data: bytes) -> list[str]:
 
 # --- loading ---------------------------------------------------------------------------
 
-#: Every mapping made (never unmapped: machine code is never freed).
-MAPPINGS: list = []
 
-_libc = None
-
-
-def _mprotect(address: int, size: int, prot: int) -> None:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    if _libc.mprotect(address, size, prot) != 0:
-        raise LoadError(f"mprotect failed: errno {ctypes.get_errno()}")
-
-
-def _round_up(n: int, align: int) -> int:
-    return (n + align - 1) // align * align if align > 1 else n
+def _resolve(name: str) -> int:
+    try:
+        return process_address(name)
+    except KeyError:
+        raise LoadError(f"object code needs unknown symbol {name!r}") from None
 
 
 def load_object(data: bytes) -> dict[str, int]:
     """Load relocatable object code; return the address of each defined global symbol.
-    Raises LoadError (nothing mapped) for anything it does not handle."""
+    Raises LoadError (nothing mapped) for anything it does not handle. The work is
+    `ember._hotness.load_object` (src/ember/_loader.c): in C, since it runs on a
+    thread that shares the GIL with the program."""
+    from ember import _hotness
+
     try:
-        sections = _sections(data)
-        symbols = _symbols(data, sections)
-    except (ValueError, IndexError, struct.error, UnicodeDecodeError) as exc:
-        raise LoadError(f"not an object file Ember can load: {exc}") from None
-    if struct.unpack_from("<HH", data, 0x10) != (1, 62):  # ET_REL, EM_X86_64
-        raise LoadError("not an x86-64 relocatable object")
-
-    # Which sections go into memory, and the relocations that apply to them.
-    placed: dict[int, int] = {}  # section index -> offset in its region
-    code_size = data_size = 0
-    relocations = []
-    for index, sh in enumerate(sections):
-        kind, flags, size, align = sh[1], sh[2], sh[5], sh[8]
-        if kind == _SHT_RELA:
-            target = sections[sh[7]]
-            if target[2] & _SHF_ALLOC and target[1] != _SHT_X86_64_UNWIND:
-                relocations.append(sh)
-            continue
-        if not flags & _SHF_ALLOC or kind == _SHT_X86_64_UNWIND:
-            continue
-        if kind not in (_SHT_PROGBITS, _SHT_NOBITS):
-            raise LoadError(f"section type {kind:#x} is not handled")
-        if flags & _SHF_EXEC:
-            code_size = _round_up(code_size, align)
-            placed[index] = code_size
-            code_size += size
-        else:
-            data_size = _round_up(data_size, align)
-            placed[index] = data_size
-            data_size += size
-    code_pages = _round_up(max(code_size, 1), _PAGE)
-    total = code_pages + _round_up(max(data_size, 1), _PAGE)
-
-    def section_offset(index: int) -> int:
-        sh = sections[index]
-        return placed[index] + (0 if sh[2] & _SHF_EXEC else code_pages)
-
-    # Resolve every symbol a relocation names before mapping anything.
-    resolved: list[int | None] = []
-    for name, _info, shndx, value, _size in symbols:
-        if shndx == _SHN_UNDEF:
-            if not name:
-                resolved.append(0)
-                continue
-            try:
-                resolved.append(process_address(name))
-            except KeyError:
-                raise LoadError(f"object code needs unknown symbol {name!r}") from None
-        elif shndx == _SHN_ABS:
-            resolved.append(value)
-        elif shndx == _SHN_COMMON or shndx >= 0xFF00:
-            raise LoadError(f"symbol {name!r} has section index {shndx:#x}")
-        elif shndx in placed:
-            resolved.append(-1 - (section_offset(shndx) + value))  # relative, for now
-        else:
-            resolved.append(None)  # in a section not loaded (.eh_frame, notes)
-    fixups = []
-    for rela in relocations:
-        base = section_offset(rela[7])
-        for offset, info, addend in struct.iter_unpack(
-                "<QQq", memoryview(data)[rela[4]:rela[4] + rela[5]]):
-            if info & 0xFFFFFFFF != _R_X86_64_64:
-                raise LoadError(f"relocation type {info & 0xFFFFFFFF} is not handled")
-            sym = info >> 32
-            if sym >= len(resolved) or resolved[sym] is None:
-                raise LoadError("a relocation refers to a section that is not loaded")
-            fixups.append((base + offset, sym, addend))
-
-    region = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
-                       prot=mmap.PROT_READ | mmap.PROT_WRITE)
-    start = ctypes.addressof(ctypes.c_char.from_buffer(region))
-    for index in placed:
-        sh = sections[index]
-        if sh[1] == _SHT_PROGBITS and sh[5]:
-            at = section_offset(index)
-            region[at:at + sh[5]] = data[sh[4]:sh[4] + sh[5]]
-    absolute = [start - 1 - r if r is not None and r < 0 else r for r in resolved]
-    pack = struct.pack_into
-    for at, sym, addend in fixups:
-        pack("<Q", region, at, (absolute[sym] + addend) & 0xFFFFFFFFFFFFFFFF)
-    _mprotect(start, code_pages, mmap.PROT_READ | mmap.PROT_EXEC)
-    MAPPINGS.append(region)
-    return {name: absolute[i] for i, (name, info, shndx, _v, _s) in enumerate(symbols)
-            if name and (info >> 4) != 0 and shndx in placed}
+        return _hotness.load_object(data, _resolve)
+    except ValueError as exc:
+        raise LoadError(str(exc)) from None
 
 
 # --- the loaded entry ------------------------------------------------------------------
@@ -316,8 +214,9 @@ def entry_from_symbols(name: str, addresses: dict[str, int], object_code=None,
 
 
 def fill_table(address: int, objects: list) -> None:
-    """Write the objects' addresses into a loaded constants table at `address` (one
-    memmove: a ctypes array type per table size would be new objects for the GC)."""
+    """Write the objects' addresses into a loaded constants table at `address` (the
+    caller keeps them alive)."""
+    from ember import _hotness
+
     if objects:
-        data = struct.pack(f"<{len(objects)}Q", *map(id, objects))
-        ctypes.memmove(address, data, len(data))
+        _hotness.fill_table(address, list(objects))

@@ -13,7 +13,7 @@ Recipes:
     ["const", i]              code.co_consts[i] (identity: `x is <constant>` stays exact)
     ["str", s]                sys.intern(s) (names: keyword matching is by identity)
     ["kwnames", [s, ...]]     a tuple of interned names
-    ["helper", "mod:fn", *args]  mod.fn(*args): a Python slow path (`lower.pyhelpers`)
+    ["helper", "ember.slowpaths:fn", *args]  fn(*args): a Python slow path
 An object with no recipe still works in this process; it only makes the body
 uncacheable (`Table.cacheable` is False).
 """

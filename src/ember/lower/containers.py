@@ -13,7 +13,7 @@ failure the half-built object is released and the inputs stay owned by the calle
 
 from __future__ import annotations
 
-from ember import abi
+from ember import abi, slowpaths
 from ember.backend import support
 from ember.ir import ops
 from ember.lower import exact, pyhelpers
@@ -250,8 +250,8 @@ def lower_unpack_sequence(cx, op):
     fast_end = b.block
     b.branch(done)
     b.position_at_end(slow)
-    tup = cx.check_null(pyhelpers.call(cx, pyhelpers.unpacker(n), [seq],
-                                         ["helper", "ember.lower.pyhelpers:unpacker", n]))
+    tup = cx.check_null(pyhelpers.call(cx, slowpaths.unpacker(n), [seq],
+                                         ["helper", "ember.slowpaths:unpacker", n]))
     slow_vals = []
     for i in range(n):
         v = support.load_field(b, tup, abi.Tuple.ob_item + 8 * i)

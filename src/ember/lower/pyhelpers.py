@@ -1,16 +1,13 @@
-"""Slow paths run by CPython itself: tiny Python functions that execute the very bytecode
-instruction being lowered (e.g. `a, b = seq` for UNPACK_SEQUENCE 2), so rare cases get
-CPython's exact behaviour and messages without re-implementing them in LLVM IR.
+"""Calling the slow paths run by CPython itself (`ember.slowpaths`: tiny Python functions
+that execute the very bytecode instruction being lowered, e.g. `a, b = seq` for
+UNPACK_SEQUENCE 2), and small helpers for lowering cold paths natively.
 
-Compiled code calls a helper with `PyObject_Vectorcall`; if it raises, the helper's own
-traceback entry (the head of the chain) is removed, so the traceback is what the
-interpreter would have produced for the compiled function's instruction. Helpers are
-compiled with this file's name, so the runtime never compiles them (Ember's own code).
+Compiled code calls a slow path with `PyObject_Vectorcall`; if it raises, the helper's
+own traceback entry (the head of the chain) is removed, so the traceback is what the
+interpreter would have produced for the compiled function's instruction.
 """
 
 from __future__ import annotations
-
-from functools import cache
 
 from llvmlite import ir
 
@@ -19,17 +16,6 @@ from ember.backend import support
 from ember.lower import prebuild
 
 STRIP = "ember.strip_helper_tb"
-
-
-@cache
-def unpacker(n: int):
-    names = [f"a{i}" for i in range(n)]
-    target = "[]" if n == 0 else ", ".join(names) + ("," if n == 1 else "")
-    result = "(" + ", ".join(names) + ("," if n == 1 else "") + ")"
-    src = f"def unpack(seq):\n    {target} = seq\n    return {result}\n"
-    ns: dict = {}
-    exec(compile(src, __file__, "exec"), ns)
-    return ns["unpack"]
 
 
 def call(cx, helper, args, recipe) -> ir.Value:

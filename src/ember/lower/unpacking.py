@@ -10,9 +10,7 @@ unpack_ex runs the instruction itself through a `pyhelpers` helper, for
 
 from __future__ import annotations
 
-from functools import cache
-
-from ember import abi
+from ember import abi, slowpaths
 from ember.backend import support
 from ember.ir import ops
 from ember.lower import pyhelpers
@@ -128,23 +126,12 @@ def _format_kwargs_error(cx, func, kwargs) -> None:
                 b.position_at_end(done)
 
 
-@cache
-def unpacker_ex(before: int, after: int):
-    names = [f"a{i}" for i in range(before)] + ["*s"] + [f"b{i}" for i in range(after)]
-    result = [n.lstrip("*") for n in names]
-    src = (f"def unpack_ex(seq):\n    {', '.join(names)}, = seq\n"
-           f"    return ({', '.join(result)},)\n")
-    ns: dict = {}
-    exec(compile(src, pyhelpers.__file__, "exec"), ns)
-    return ns["unpack_ex"]
-
-
 @lowers(ops.UnpackEx)
 def lower_unpack_ex(cx, op):
     b = cx.b
     tup = cx.check_null(pyhelpers.call(
-        cx, unpacker_ex(op.before, op.after), [cx.v(op.seq)],
-        ["helper", "ember.lower.unpacking:unpacker_ex", op.before, op.after]))
+        cx, slowpaths.unpacker_ex(op.before, op.after), [cx.v(op.seq)],
+        ["helper", "ember.slowpaths:unpacker_ex", op.before, op.after]))
     out = []
     for i in range(op.before + 1 + op.after):
         v = support.load_field(b, tup, abi.Tuple.ob_item + 8 * i)

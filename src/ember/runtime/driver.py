@@ -289,6 +289,10 @@ class Runtime:
             try:
                 if client.start():
                     self.stats.startup_ms += client.startup_ms
+                    if self._abi_ok is None:
+                        self._abi_ok = client.abi_error is None
+                        if not self._abi_ok:
+                            self.disable(f"CPython ABI mismatch ({client.abi_error})")
             except compileserver.ServerError as exc:
                 self.stats.log(f"{exc}; compiling on a thread instead")
         if not self._check_abi():

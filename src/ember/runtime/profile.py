@@ -8,7 +8,9 @@ hot), `record` keeps a `Profile`:
   (not `frame.f_locals`, which would make the frame keep a dict of its locals, and so the
   objects, alive);
 - `specialised`: the instructions CPython's specialising interpreter has quickened, as
-  (offset, opname), e.g. (24, "BINARY_OP_ADD_INT"), from `dis` with `adaptive=True`.
+  (offset, opname), e.g. (24, "BINARY_OP_ADD_INT"). Recording copies the quickened
+  bytecode as it is then (`co_code_adaptive`, one bytes copy); it is decoded when first
+  read, because recording runs on a thread that shares the GIL with the program.
 
 Profiles live in `PROFILES` (weakly keyed by code object), where a type-specialising tier
 will read them. `-X jit-dump=profile` prints each one on stderr as it is recorded.
@@ -16,7 +18,6 @@ will read them. `-X jit-dump=profile` prints each one on stderr as it is recorde
 
 from __future__ import annotations
 
-import ctypes
 import sys
 import weakref
 
@@ -24,11 +25,19 @@ PROFILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class Profile:
-    __slots__ = ("args", "specialised")
+    __slots__ = ("args", "_adaptive", "_specialised")
 
-    def __init__(self, args, specialised):
+    def __init__(self, args, adaptive: bytes):
         self.args = args
-        self.specialised = specialised
+        self._adaptive = adaptive
+        self._specialised = None
+
+    @property
+    def specialised(self) -> list:
+        if self._specialised is None:
+            self._specialised = specialised_instructions(self._adaptive)
+            self._adaptive = None
+        return self._specialised
 
     def as_dict(self) -> dict:
         return {"args": [list(a) if a else None for a in self.args],
@@ -41,6 +50,8 @@ def _type_name(tp) -> tuple[str, str]:
 
 def argument_types(frame, code) -> list:
     """[(name, module, qualname) or None] for the positional parameters of `frame`."""
+    import ctypes
+
     from ember import abi
 
     out = []
@@ -70,12 +81,25 @@ def named_types(code, types) -> list:
             for name, tp in zip(code.co_varnames, types)]
 
 
-def specialised_instructions(code) -> list:
+def specialised_instructions(adaptive: bytes) -> list:
+    """(offset, opname) of each quickened instruction in `adaptive` (a code object's
+    `_co_code_adaptive`), as `dis.get_instructions(code, adaptive=True)` lists them;
+    inline caches are skipped as the interpreter skips them."""
     import dis
+    import opcode
 
-    return [(ins.offset, ins.opname)
-            for ins in dis.get_instructions(code, adaptive=True)
-            if ins.opname not in dis.opmap and not ins.opname.startswith("<")]
+    quickened = set(opcode._specialized_instructions)
+    out = []
+    i = 0
+    while i < len(adaptive):
+        op = adaptive[i]
+        name = dis._all_opname[op]
+        if name in quickened:
+            out.append((i, name))
+        # An instrumented instruction (sys.monitoring) keeps its base's inline caches.
+        base = dis._all_opmap.get(name.removeprefix("INSTRUMENTED_"), op)
+        i += 2 * (1 + dis._inline_cache_entries[dis._deoptop(base)])
+    return out
 
 
 def record(code, frame, dump: bool = False, args=None) -> Profile:
@@ -83,7 +107,7 @@ def record(code, frame, dump: bool = False, args=None) -> Profile:
     `frame`, or `args` already read from it."""
     if args is None:
         args = argument_types(frame, code)
-    prof = Profile(args, specialised_instructions(code))
+    prof = Profile(args, code._co_code_adaptive)
     PROFILES[code] = prof
     if dump:
         args = ", ".join(f"{a[0]}: {a[2]}" if a[1] == "builtins" else f"{a[0]}: {a[1]}.{a[2]}"
