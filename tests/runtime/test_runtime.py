@@ -153,10 +153,11 @@ def test_jit_off_does_nothing(tmp_path):
 
 
 def test_abi_mismatch_disables_the_jit_with_one_line(tmp_path):
+    # Compiling in this process ("thread"), whose ember.abi is made wrong.
     source = """
         import ember.abi, ember.options, ember.runtime as rt
         ember.abi.Float.ob_fval += 8
-        rt.start(ember.options.parse({"jit-threshold": "0"}, {}))
+        rt.start(ember.options.parse({"jit-threshold": "0", "jit-background": "thread"}, {}))
 
         def f():
             return 41
@@ -322,3 +323,24 @@ def test_dump_llvm_and_asm(capfd):
     err = capfd.readouterr().err
     assert ";; ember llvm: ember." in err and ";; ember asm: ember." in err
     assert "_PyFunction_Vectorcall" in err
+
+
+def test_an_abi_mismatch_the_compile_server_reports_disables_the_jit(capsys):
+    """The compile server runs this interpreter's binary and checks ember.abi for it;
+    its verdict disables the JIT here with the same one line."""
+    from ember import options
+    from ember.runtime.driver import Runtime
+
+    class Client:
+        abi_error = "Float.ob_fval: read 0, expected 16"
+        startup_ms = 1.0
+
+        def start(self):
+            return True
+
+    rt = Runtime(options.Options(threshold=0))
+    assert rt._worker_start(lambda: None, (), Client()) is None
+    assert rt._abi_ok is False
+    err = capsys.readouterr().err
+    assert err == ("ember: warning: JIT disabled: CPython ABI mismatch "
+                   "(Float.ob_fval: read 0, expected 16)\n")
