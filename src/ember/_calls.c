@@ -13,6 +13,12 @@
  * itself, so prev_instr goes back there unless the traceback's newest entry is the
  * callee's.
  *
+ * A call of a Python function that Ember compiled, with exactly its positional
+ * parameters and no keywords, goes straight to the compiled body (`register_direct`),
+ * past PyObject_Vectorcall and the entry, when the entry would take it too: no other
+ * monitoring tool active (globally or for that code) and more than half of the C
+ * recursion budget left; anything else goes through the entry, which decides.
+ *
  * Fast paths, each one of 3.12's own CALL specialisations (Python/bytecodes.c), taken
  * under the same guards, for the same result:
  *   - CALL_NO_KW_LIST_APPEND: `list.append` on a list: PyList_Append;
@@ -27,11 +33,114 @@
 #include <Python.h>
 #include "internal/pycore_ceval.h"
 #include "internal/pycore_frame.h"
+#include "internal/pycore_interp.h"
 
 #include "_native.h"
 
 /* INLINE_CACHE_ENTRIES_CALL of 3.12 (code units after CALL). */
 #define CALL_CACHE_ENTRIES 3
+/* The entry's rule (backend/entry.py C_DEPTH_LIMIT): below this many C recursion units
+   left, a compiled function goes back to the interpreter. */
+#define C_DEPTH_LIMIT 750
+/* Ember's own sys.monitoring tool (OPTIMIZER_ID), which does not count as "active". */
+#define OWN_TOOL 5
+
+typedef PyObject *(*body_fn)(PyObject *func, PyObject **args, PyThreadState *tstate);
+
+/* Entries whose body can be called directly: entry address -> body, its call counter
+   (the entry's `native` counter), its positional parameter count. An open-addressing
+   table; entries are never removed (machine code is never freed). */
+typedef struct {
+    uintptr_t entry;  /* 0: empty */
+    body_fn body;
+    int64_t *native_calls;
+    Py_ssize_t argcount;
+} Direct;
+
+static Direct *direct = NULL;
+static size_t direct_cap = 0, direct_len = 0;
+
+static size_t
+direct_slot(uintptr_t entry, size_t cap)
+{
+    return (size_t)((entry >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
+}
+
+static Direct *
+direct_find(uintptr_t entry)
+{
+    if (direct_cap == 0) {
+        return NULL;
+    }
+    for (size_t i = direct_slot(entry, direct_cap);; i = (i + 1) & (direct_cap - 1)) {
+        if (direct[i].entry == entry) {
+            return &direct[i];
+        }
+        if (direct[i].entry == 0) {
+            return NULL;
+        }
+    }
+}
+
+int
+ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_calls,
+                      Py_ssize_t argcount)
+{
+    if (direct_find(entry) != NULL) {
+        return 0;
+    }
+    if ((direct_len + 1) * 2 > direct_cap) {
+        size_t cap = direct_cap ? direct_cap * 2 : 64;
+        Direct *grown = PyMem_RawCalloc(cap, sizeof(Direct));
+        if (grown == NULL) {
+            return -1;
+        }
+        for (size_t i = 0; i < direct_cap; i++) {
+            if (direct[i].entry) {
+                size_t j = direct_slot(direct[i].entry, cap);
+                while (grown[j].entry) {
+                    j = (j + 1) & (cap - 1);
+                }
+                grown[j] = direct[i];
+            }
+        }
+        PyMem_RawFree(direct);
+        direct = grown;
+        direct_cap = cap;
+    }
+    size_t j = direct_slot(entry, direct_cap);
+    while (direct[j].entry) {
+        j = (j + 1) & (direct_cap - 1);
+    }
+    direct[j].entry = entry;
+    direct[j].body = (body_fn)body;
+    direct[j].native_calls = (int64_t *)native_calls;
+    direct[j].argcount = argcount;
+    direct_len++;
+    return 0;
+}
+
+static int
+other_tools(const uint8_t *tools)
+{
+    for (int e = 0; e < _PY_MONITORING_UNGROUPED_EVENTS; e++) {
+        if (tools[e] & ~(1 << OWN_TOOL)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What the entry checks before it runs the body (backend/support.py tools_active). */
+static int
+tools_active(PyThreadState *tstate, PyFunctionObject *func)
+{
+    if (other_tools(tstate->interp->monitors.tools)) {
+        return 1;
+    }
+    _PyCoMonitoringData *mon = ((PyCodeObject *)func->func_code)->_co_monitoring;
+    return mon != NULL && other_tools(mon->local_monitors.tools);
+}
 
 static PyObject *list_append = NULL;
 
@@ -151,8 +260,29 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
     }
     PyFunctionObject *py = python_target(target, !is_meth);
     frame->prev_instr = py != NULL ? at_call + CALL_CACHE_ENTRIES : at_call;
-    PyObject *res = PyObject_Vectorcall(target, argv, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET,
-                                        kwnames);
+    PyObject *res;
+    Direct *d;
+    if (py != NULL && kwnames == NULL && direct_len
+            && (d = direct_find((uintptr_t)py->vectorcall)) != NULL
+            && nargs + ((PyObject *)py != target) == d->argcount
+            && tstate->c_recursion_remaining >= C_DEPTH_LIMIT && !tools_active(tstate, py)) {
+        (*d->native_calls)++;
+        if ((PyObject *)py == target) {
+            res = d->body(target, argv, tstate);
+        }
+        else {
+            /* A bound method with the method slot empty: CALL puts self in the slot in
+               front of the arguments (the caller lends it), as ceval.c does. */
+            PyObject *saved = argv[-1];
+            argv[-1] = PyMethod_GET_SELF(target);
+            res = d->body((PyObject *)py, argv - 1, tstate);
+            argv[-1] = saved;
+        }
+    }
+    else {
+        res = PyObject_Vectorcall(target, argv, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET,
+                                  kwnames);
+    }
     if (res == NULL && py != NULL && !raised_in(py->func_code)) {
         frame->prev_instr = at_call;
     }

@@ -763,6 +763,36 @@ native_symbols(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
     return out;
 }
 
+/* register_direct(entry, body, native_calls, argcount): calls of functions whose
+   vectorcall is `entry`, with argcount positional arguments, may run `body` directly
+   (_calls.c). */
+static PyObject *
+register_direct(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "register_direct(entry, body, native_calls, argcount)");
+        return NULL;
+    }
+    uintptr_t v[3];
+    for (int i = 0; i < 3; i++) {
+        v[i] = (uintptr_t)PyLong_AsVoidPtr(args[i]);
+        if (v[i] == 0) {
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "register_direct: a null address");
+            }
+            return NULL;
+        }
+    }
+    Py_ssize_t argcount = PyLong_AsSsize_t(args[3]);
+    if (argcount < 0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (ember_register_direct(v[0], v[1], v[2], argcount) < 0) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 attr_cache_layout(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
@@ -770,6 +800,9 @@ attr_cache_layout(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 }
 
 static PyMethodDef module_methods[] = {
+    {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
+     "register_direct(entry, body, native_calls, argcount): compiled callers may call "
+     "body directly for calls of argcount positional arguments."},
     {"spawn", (PyCFunction)(void (*)(void))ember_spawn, METH_FASTCALL,
      "spawn(path, argv, env, dup2s) -> pid: posix_spawn in a new session, without the GIL."},
     {"symbol_address", ember_symbol_address, METH_O,

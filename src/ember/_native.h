@@ -15,6 +15,8 @@ PyObject *ember_attr_cache_layout(void);
 PyObject *ember_call(PyThreadState *tstate, void *frame, PyObject *method, PyObject **args,
                      Py_ssize_t npos, PyObject *kwnames, void *at_call);
 int ember_calls_init(void);
+int ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_calls,
+                          Py_ssize_t argcount);
 
 /* _loader.c: load_object(data, resolve) -> {name: address}. */
 PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

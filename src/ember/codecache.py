@@ -200,7 +200,7 @@ def load(key: str, code):
         addresses = engine.add_object(obj, [meta["entry"]])
         backend_entry.fill_table(engine.global_address(meta["table"]), objects)
         entry = backend_entry.loaded_entry(engine, meta["entry"], addresses[meta["entry"]],
-                                           from_cache=True)
+                                           from_cache=True, body=meta["body"], code=code)
         from ember.backend import perfmap
 
         perfmap.record(obj, {meta["body"]: engine.global_address(meta["body"]),

@@ -256,13 +256,15 @@ def compile_entry(
         # The body's constants table (lower/consts.py), before anything can call it.
         fill_table(engine.global_address(table.name), table.objects)
     _write_dumps(name, compiled)
-    entry = loaded_entry(engine, name, compiled.addresses[name], compiled.object_code)
+    entry = loaded_entry(engine, name, compiled.addresses[name], compiled.object_code,
+                         body=body_name if body_module is not None else None, code=code)
     return entry, compiled.llvm_ms
 
 
 def loaded_entry(engine: Engine, name: str, address: int, object_code=None,
-                 from_cache: bool = False) -> Entry:
-    """The `Entry` of the entry function `name`, loaded at `address`."""
+                 from_cache: bool = False, body: str | None = None, code=None) -> Entry:
+    """The `Entry` of the entry function `name`, loaded at `address` (with its `body`
+    for direct calls of `code`)."""
     return Entry(
         name=name,
         address=address,
@@ -270,6 +272,8 @@ def loaded_entry(engine: Engine, name: str, address: int, object_code=None,
         interpreted_calls=engine.global_address(f"{name}.interpreted"),
         object_code=object_code,
         from_cache=from_cache,
+        body=engine.global_address(body) if body else 0,
+        direct_argcount=loader.direct_argcount(code),
     )
 
 

@@ -186,12 +186,17 @@ class Entry:
     """An entry loaded in this process: its address and its two call counters."""
 
     __slots__ = ("name", "address", "native_calls", "interpreted_calls", "tier",
-                 "object_code", "from_cache")
+                 "object_code", "from_cache", "body", "direct_argcount")
 
     def __init__(self, name: str, address: int, native_calls: int, interpreted_calls: int,
-                 tier: int = 1, object_code: bytes | None = None, from_cache: bool = False):
+                 tier: int = 1, object_code: bytes | None = None, from_cache: bool = False,
+                 body: int = 0, direct_argcount: int = -1):
         self.name = name
         self.address = address
+        #: The body's address, and the positional argument count with which compiled
+        #: callers may call it directly (-1: never; `_calls.c`).
+        self.body = body
+        self.direct_argcount = direct_argcount
         #: Addresses of i64 counters: calls that ran the body, calls handed to CPython.
         self.native_calls = native_calls
         self.interpreted_calls = interpreted_calls
@@ -206,11 +211,26 @@ class Entry:
 
 
 def entry_from_symbols(name: str, addresses: dict[str, int], object_code=None,
-                       from_cache: bool = False) -> Entry:
-    """The `Entry` named `name` among the symbols `load_object` returned."""
+                       from_cache: bool = False, body: str | None = None,
+                       code=None) -> Entry:
+    """The `Entry` named `name` among the symbols `load_object` returned (with its
+    `body`, for direct calls of `code`)."""
     return Entry(name, addresses[name], addresses[f"{name}.native"],
                  addresses[f"{name}.interpreted"], object_code=object_code,
-                 from_cache=from_cache)
+                 from_cache=from_cache, body=addresses.get(body, 0) if body else 0,
+                 direct_argcount=direct_argcount(code))
+
+
+_CO_VARARGS, _CO_VARKEYWORDS = 0x4, 0x8
+
+
+def direct_argcount(code) -> int:
+    """How many positional arguments a direct call of `code`'s body takes: its
+    co_argcount when it has no other parameters (then the caller's array is the
+    body's, as for the entry's fast path), else -1."""
+    if code is None or code.co_kwonlyargcount or code.co_flags & (_CO_VARARGS | _CO_VARKEYWORDS):
+        return -1
+    return code.co_argcount
 
 
 def fill_table(address: int, objects: list) -> None:

@@ -388,7 +388,8 @@ class Runtime:
         objects = [codecache.resolve(r, code) for r in meta["recipes"]]
         loader.fill_table(addresses[meta["table"]], objects)
         codecache._KEEP.append(objects)
-        entry = loader.entry_from_symbols(meta["entry"], addresses, from_cache=cached)
+        entry = loader.entry_from_symbols(meta["entry"], addresses, from_cache=cached,
+                                          body=meta["body"], code=code)
         perfmap.record(obj, {meta["body"]: addresses[meta["body"]],
                              entry.name: entry.address}, code)
         if func.__code__ is not code or install.vectorcall_of(func) != install.PY_VECTORCALL:

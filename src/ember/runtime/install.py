@@ -58,6 +58,11 @@ def install(func, entry) -> None:
     drain()
     _hotness.install(func, entry.address)  # RuntimeError if another vectorcall is set
     _installed[id(func)] = Installed(id(func), func.__code__, entry)
+    if getattr(entry, "body", 0) and entry.direct_argcount >= 0:
+        # Compiled callers may call the body directly while this entry is the
+        # function's vectorcall (src/ember/_calls.c).
+        _hotness.register_direct(entry.address, entry.body, entry.native_calls,
+                                 entry.direct_argcount)
 
 
 def uninstall(func) -> bool:
