@@ -20,7 +20,8 @@
  *     get here while the compiler has released the GIL). Otherwise return None and try
  *     again at the next event of that code.
  *   - on_hot returns sys.monitoring.DISABLE once it decided (compiled or refused): the
- *     code is marked decided, and every later event of it returns DISABLE. Any other
+ *     code is marked decided, and every later event of it returns DISABLE. An int n
+ *     means "ask me again after n more units" (its compile is under way); any other
  *     result means "not now": the count starts again from zero.
  *   - if on_hot raises (it should not: the driver catches everything), the error is
  *     cleared and counted in `errors`, and the code is marked decided. A KeyboardInterrupt
@@ -71,7 +72,7 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 4
+#define EMBER_HOTNESS_VERSION 5
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
@@ -157,8 +158,19 @@ call_hook_kept(Counter *self, PyObject *code)
         set_units(code, DECIDED);
         return res;
     }
+    /* An int n: "ask me again after n more units" (a compile under way elsewhere). */
+    uintptr_t again = 0;
+    if (PyLong_CheckExact(res)) {
+        unsigned long long n = PyLong_AsUnsignedLongLong(res);
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+        else if (n < self->threshold) {
+            again = (uintptr_t)(self->threshold - n);
+        }
+    }
     Py_DECREF(res);
-    set_units(code, 0);
+    set_units(code, again);
     Py_RETURN_NONE;
 }
 
@@ -334,7 +346,23 @@ Counter_mark(PyObject *op, PyObject *code)
     Py_RETURN_TRUE;
 }
 
+static PyObject *
+Counter_decide(PyObject *Py_UNUSED(self), PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "decide() expects a code object");
+        return NULL;
+    }
+    if (PyUnstable_Code_SetExtra(code, extra_index, (void *)DECIDED) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Counter_methods[] = {
+    {"decide", (PyCFunction)Counter_decide, METH_O,
+     "decide(code): the JIT decided about code (elsewhere than in its own hook): its "
+     "next event returns DISABLE without calling on_hot."},
     {"mark", (PyCFunction)Counter_mark, METH_O,
      "mark(code): make code hot now (its next event calls on_hot); False if already "
      "decided."},
@@ -803,8 +831,11 @@ static PyMethodDef module_methods[] = {
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
      "register_direct(entry, body, native_calls, argcount): compiled callers may call "
      "body directly for calls of argcount positional arguments."},
-    {"spawn", (PyCFunction)(void (*)(void))ember_spawn, METH_FASTCALL,
-     "spawn(path, argv, env, dup2s) -> pid: posix_spawn in a new session, without the GIL."},
+    {"spawn_detached", (PyCFunction)(void (*)(void))ember_spawn_detached, METH_FASTCALL,
+     "spawn_detached(path, argv, env, dup2s): start path in its own session, as nobody's "
+     "child (a double fork), its fds set by dup2s."},
+    {"readable", ember_readable, METH_O,
+     "readable(fd) -> bool: reading fd would not block now."},
     {"symbol_address", ember_symbol_address, METH_O,
      "symbol_address(name) -> the address of a symbol of this process, or 0."},
     {"interpreter_address", ember_interpreter_address, METH_NOARGS,

@@ -21,7 +21,9 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
-#include <spawn.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -306,16 +308,19 @@ ember_fill_table(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
     Py_RETURN_NONE;
 }
 
-/* spawn(path, argv, env, dup2s) -> pid: posix_spawn with the file actions
-   [(fd, target), ...] (dup2) and a new session, the GIL released while it runs: spawning
-   from a large process takes milliseconds (the compile server's start), which the
-   program's main thread would otherwise wait out. */
+/* spawn_detached(path, argv, env, dup2s): start `path` as a daemon of no one: fork a
+   child that starts a new session, applies the dup2s [(fd, target), ...] and forks the
+   program, then exits at once (and is reaped here). The program is then nobody's child
+   (os.wait() and SIGCHLD of the caller never see it again), and no thread is made.
+   Between fork and exec only async-signal-safe calls run. The caller waits only for
+   the fork and the intermediate child's exit, not for an exec. */
 PyObject *
-ember_spawn(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+ember_spawn_detached(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyList_Check(args[1])
             || !PyList_Check(args[2]) || !PyList_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError, "spawn(path, argv: list, env: list, dup2s: list)");
+        PyErr_SetString(PyExc_TypeError,
+                        "spawn_detached(path, argv: list, env: list, dup2s: list)");
         return NULL;
     }
     const char *path = PyUnicode_AsUTF8(args[0]);
@@ -323,11 +328,9 @@ ember_spawn(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
     Py_ssize_t nd = PyList_GET_SIZE(args[3]);
     char **argv = PyMem_Calloc(na + 1, sizeof(char *));
     char **envp = PyMem_Calloc(ne + 1, sizeof(char *));
+    int *fds = PyMem_Calloc(2 * nd + 1, sizeof(int));
     PyObject *result = NULL;
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    int have_actions = 0, have_attr = 0;
-    if (path == NULL || argv == NULL || envp == NULL) {
+    if (path == NULL || argv == NULL || envp == NULL || fds == NULL) {
         if (!PyErr_Occurred()) {
             PyErr_NoMemory();
         }
@@ -344,48 +347,70 @@ ember_spawn(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs
             goto done;
         }
     }
-    if (posix_spawn_file_actions_init(&actions) != 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    have_actions = 1;
     for (Py_ssize_t i = 0; i < nd; i++) {
-        int fd, target;
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(args[3], i), "ii", &fd, &target)) {
-            goto done;
-        }
-        if (posix_spawn_file_actions_adddup2(&actions, fd, target) != 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(args[3], i), "ii", &fds[2 * i],
+                              &fds[2 * i + 1])) {
             goto done;
         }
     }
-    if (posix_spawnattr_init(&attr) != 0) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    have_attr = 1;
-#ifdef POSIX_SPAWN_SETSID
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
-#endif
-    pid_t pid;
-    int err;
-    Py_BEGIN_ALLOW_THREADS
-    err = posix_spawn(&pid, path, &actions, &attr, argv, envp);
-    Py_END_ALLOW_THREADS
-    if (err != 0) {
-        errno = err;
+    pid_t child = fork();
+    if (child < 0) {
         PyErr_SetFromErrno(PyExc_OSError);
         goto done;
     }
-    result = PyLong_FromLong((long)pid);
+    if (child == 0) {
+        /* The intermediate child: async-signal-safe calls only. */
+        if (setsid() < 0) {
+            _exit(127);
+        }
+        for (Py_ssize_t i = 0; i < nd; i++) {
+            /* dup2 onto itself keeps close-on-exec (Python's fds have it): clear it. */
+            int ok = fds[2 * i] == fds[2 * i + 1]
+                     ? fcntl(fds[2 * i], F_SETFD, 0) : dup2(fds[2 * i], fds[2 * i + 1]);
+            if (ok < 0) {
+                _exit(127);
+            }
+        }
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            execve(path, argv, envp);
+            _exit(127);
+        }
+        _exit(grandchild < 0 ? 127 : 0);
+    }
+    int status = 0;
+    pid_t got;
+    do {
+        got = waitpid(child, &status, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        PyErr_SetString(PyExc_OSError, "could not start the detached process");
+        goto done;
+    }
+    result = Py_NewRef(Py_None);
 done:
-    if (have_actions) {
-        posix_spawn_file_actions_destroy(&actions);
-    }
-    if (have_attr) {
-        posix_spawnattr_destroy(&attr);
-    }
     PyMem_Free(argv);
     PyMem_Free(envp);
+    PyMem_Free(fds);
     return result;
+}
+
+/* readable(fd) -> bool: a read of fd would not block now (data, end of file or an
+   error are all "readable"). */
+PyObject *
+ember_readable(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    long fd = PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    struct pollfd p = {.fd = (int)fd, .events = POLLIN};
+    int n = poll(&p, 1, 0);
+    if (n < 0) {
+        if (errno == EINTR) {
+            Py_RETURN_FALSE;
+        }
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyBool_FromLong(n > 0);
 }

@@ -123,7 +123,7 @@ def _server_pids() -> set[int]:
 def test_the_server_ends_with_the_program():
     program = HOT.replace("{tail}", textwrap.dedent("""
         import ember.runtime as rt
-        client = rt.current().remote
+        client = rt.current().remote.client
         print("server", client is not None and client.pid is not None)
         sys.stdout.flush()
         with open(sys.argv[1], "w") as out:
@@ -156,7 +156,7 @@ def test_a_server_that_dies_leaves_the_program_correct():
         try:
             import ember, ember.runtime as rt
             ember.stats()
-            os.kill(rt.current().remote.pid, signal.SIGKILL)
+            os.kill(rt.current().remote.client.pid, signal.SIGKILL)
         except ImportError:
             pass
         for _ in range(300):
@@ -210,3 +210,27 @@ def test_a_forked_child_gets_its_own_server():
     assert r.returncode == 0, r.stderr
     assert sorted(r.stdout.splitlines()) == sorted(expected.stdout.splitlines())
     assert _server_lines(r.stderr) == ["compiled ['f', 'g']"] * 2, r.stderr
+
+
+def test_no_thread_of_embers_while_the_server_compiles():
+    """Requests and replies are handled on the program's thread: while compiles are
+    under way the process has one thread, and os.fork() in __main__ gives no
+    'multi-threaded' DeprecationWarning (3.12 counts the OS threads)."""
+    program = textwrap.dedent("""
+        import os, sys, _thread
+        def f(x):
+            return [i * x for i in range(x)]
+        def g(s):
+            return s.upper() + s
+        for _ in range(500):
+            f(3), g("a")
+        threads = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[17])
+        print("threads", threads, _thread._count())
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(7)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status), sum(f(4)), g("b"))
+    """)
+    harness.assert_same(["-c", program], ember_args=SERVER)

@@ -327,19 +327,16 @@ def test_dump_llvm_and_asm(capfd):
 
 def test_an_abi_mismatch_the_compile_server_reports_disables_the_jit(capsys):
     """The compile server runs this interpreter's binary and checks ember.abi for it;
-    its verdict disables the JIT here with the same one line."""
+    its verdict (in its hello) disables the JIT here with the same one line."""
     from ember import options
     from ember.runtime.driver import Runtime
-
-    class Client:
-        abi_error = "Float.ob_fval: read 0, expected 16"
-        startup_ms = 1.0
-
-        def start(self):
-            return True
+    from ember.runtime.remote import Remote
 
     rt = Runtime(options.Options(threshold=0))
-    assert rt._worker_start(lambda: None, (), Client()) is None
+    remote = Remote(rt)
+    remote.client.hello = True
+    remote.client.abi_error = "Float.ob_fval: read 0, expected 16"
+    remote._after_hello()
     assert rt._abi_ok is False
     err = capsys.readouterr().err
     assert err == ("ember: warning: JIT disabled: CPython ABI mismatch "

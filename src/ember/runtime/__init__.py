@@ -62,6 +62,9 @@ def stats() -> dict:
         from ember.runtime.report import Stats
 
         return Stats(threshold=0).as_dict()
+    remote = _runtime.remote
+    if remote is not None:
+        remote.drain()  # first: a lost server hands its functions to the worker
     worker = _runtime.worker
     if worker is not None:
         worker.wait()

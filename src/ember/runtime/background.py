@@ -1,4 +1,6 @@
-"""Compiling off the main thread: the program keeps running interpreted meanwhile.
+"""Compiling in this process off the main thread: the fallback when there is no compile
+server (runtime/remote.py is the usual way, with no thread at all), and
+`-X jit-background=thread`. The program keeps running interpreted meanwhile.
 
 `Worker.submit(func)` queues a hot function; a thread compiles and installs the queued
 functions one after the other (`Runtime.compile_and_install`) and ends when the queue is

@@ -7,20 +7,23 @@ second or less paid 25-200% for compiles it never used. Here a compile server, a
 python3.12 started on the first hot function, does all of that on the machine's other
 core, and sends back what a code-cache entry holds (codecache.py): a JSON header and
 relocatable object code, plus the object code of the shared helpers it needs. The
-program's process loads them with `backend.loader` (an ELF loader in Python: no
-llvmlite), fills the constants table from the recipes against its own code object, and
-installs the entry.
+program's process loads them with `backend.loader` (an ELF loader in C: no llvmlite),
+fills the constants table from the recipes against its own code object, and installs
+the entry. No thread of Ember's runs in the program: requests are sent and replies
+picked up by the hotness hook on the program's own thread (runtime/driver.py), so
+nothing holds the GIL against the program, and `os.fork()` in the program meets no
+extra thread (3.12 warns about forking a multi-threaded process).
 
-    program's process (worker thread)           compile server (nice 10)
+    program's process (its own thread)          compile server (nice 19)
     ---------------------------------           --------------------------------------
     marshal(code) ------------------ fd 3 ----> screen, frontend, lower, LLVM,
                                                 code cache (reads and writes it)
     loader.load_object(helpers, body) <- fd 4 -- ("ok", header, object, [helpers], ms)
     fill table, install                          or ("refused", reason, detail)
 
-The server is started through `/bin/sh -c '"$@" &'` in its own session: it is not a
-child of the program (so `os.wait()` and SIGCHLD in the program never see it, only the
-shell's brief exit), a terminal's Ctrl-C does not reach it, and it holds none of the
+The server is started by a double fork (`_hotness.spawn_detached`) in its own session:
+it is not a child of the program (so `os.wait()` and SIGCHLD in the program never see
+it, only the intermediate child's brief exit), a terminal's Ctrl-C does not reach it, and it holds none of the
 program's file descriptors (all are close-on-exec but these three; it closes the rest).
 It lives as long as the program: a thread of the server blocks on a third pipe (fd 5)
 whose write end only the program holds, and ends the server the moment that pipe
@@ -114,18 +117,32 @@ _BOOT = ("import sys; sys.path[:0] = sys.argv[1].split('\\n'); "
 
 
 class Client:
-    """The program's connection to its compile server (started at the first `compile`).
-    One request at a time: the background worker is its only user."""
+    """The program's connection to its compile server, started by `start()` (which does
+    not wait for it). Requests are answered in order: `submit` sends one and returns
+    its number, `poll` returns the replies that have arrived (never blocking: the
+    program's own thread calls it from the hotness hook), `wait` blocks for one reply,
+    `compile` is `submit` then `wait`. The server's first message ("hello") carries its
+    pid, its start-up time and its ABI check of this interpreter."""
 
     def __init__(self, cache: str | None) -> None:
         self.cache = cache  # the program's -X jit-cache (None: the default directory)
-        self.abi_error: str | None = None  # the server's ABI check, once started
+        self.abi_error: str | None = None  # the server's ABI check, once it said hello
+        self.hello = False
         self._fds: tuple[int, int, int] | None = None
         self._owner = os.getpid()
         self.failed: str | None = None  # why there is no server, once it failed
         self.startup_ms = 0.0
-        self.helpers: set[str] = set()  # shared helpers the server has sent
         self.pid: int | None = None
+        self._started_at = 0.0
+        self._buffer = bytearray()
+        self._sent = 0  # requests sent
+        self._answered = 0  # replies received
+        self._ready: dict[int, object] = {}  # replies received but not yet taken
+
+    @property
+    def outstanding(self) -> int:
+        """Requests sent whose reply has not been received."""
+        return self._sent - self._answered
 
     def forget(self) -> None:
         """In a fork's child: drop the parent's server (closing the child's copies of its
@@ -133,7 +150,8 @@ class Client:
         fds, self._fds = self._fds, None
         self._owner, self.pid, self.startup_ms = os.getpid(), None, 0.0
         self.failed = None if self.failed == "closed" else self.failed
-        self._busy = False
+        self.hello, self._buffer, self._ready = False, bytearray(), {}
+        self._sent = self._answered = 0
         for fd in fds or ():
             if fd >= 0:
                 try:
@@ -141,27 +159,41 @@ class Client:
                 except OSError:
                     pass
 
-    def _start(self) -> None:
-        t0 = time.perf_counter()
+    def start(self) -> bool:
+        """Start the server now, unless it runs already; True if this call started it.
+        Returns at once: the server says hello when it is ready. Raises ServerError (and
+        remembers why) if it cannot start."""
+        if self._owner != os.getpid():
+            self.forget()
+        if self._fds is not None or self.failed:
+            if self.failed:
+                raise ServerError(self.failed)
+            return False
+        try:
+            self._spawn()
+        except (OSError, ValueError) as exc:
+            self._fail(f"compile server: {type(exc).__name__}: {exc}")
+        return True
+
+    def _spawn(self) -> None:
+        from ember import _hotness
+
+        self._started_at = time.perf_counter()
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         life_r, life_w = os.pipe()
         mine, theirs = (req_w, rep_r, life_w), (req_r, rep_w, life_r)
         # -I: no PYTHON* or EMBER_* variable reaches the server, so the program's cache
         # setting goes on its command line.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
+        env = [f"{k}={v}" for k, v in os.environ.items() if not k.startswith("EMBER_")]
         exe = _interpreter()
-        argv = ["/bin/sh", "-c", '"$@" &', "sh", exe, "-I", "-X", "jit=off", "-c", _BOOT,
-                "\n".join(_search_path()), self.cache if self.cache is not None else ""]
+        argv = [exe, "-I", "-X", "jit=off", "-c", _BOOT, "\n".join(_search_path()),
+                self.cache if self.cache is not None else ""]
         devnull = os.open(os.devnull, os.O_RDWR)
         dup2s = [(devnull, 0), (devnull, 1), (devnull, 2),
                  *zip(theirs, (REQUESTS, REPLIES, LIFETIME))]
         try:
-            # posix_spawn without the GIL (some 4-7 ms from a large process).
-            from ember import _hotness
-
-            pid = _hotness.spawn("/bin/sh", argv, [f"{k}={v}" for k, v in env.items()],
-                                 dup2s)
+            _hotness.spawn_detached(exe, argv, env, dup2s)
         except OSError as exc:
             for fd in (*mine, *theirs):
                 os.close(fd)
@@ -170,83 +202,106 @@ class Client:
             os.close(devnull)
         for fd in theirs:
             os.close(fd)
-        try:
-            os.waitpid(pid, 0)  # the shell, which exits at once, leaving the server behind
-        except ChildProcessError:
-            pass  # the program reaped it (os.wait()); the server is unaffected
         self._fds = mine
-        hello = _read(rep_r)
-        if not (isinstance(hello, tuple) and hello[:1] == ("hello",)):
-            self.close()
-            raise ServerError(f"the compile server did not start: {hello!r}")
-        self.pid = hello[1]
-        # The server runs this interpreter's own binary, so its ABI check (ember.abi:
-        # some 6 ms of Python) stands for ours, which then costs the program nothing.
-        self.abi_error = hello[3] if len(hello) > 3 else "no ABI check"
-        self.startup_ms = (time.perf_counter() - t0) * 1000
 
-    def start(self) -> bool:
-        """Start the server now, unless it runs already; True if this call started it.
-        Raises ServerError (and remembers why) if it cannot."""
-        if self._owner != os.getpid():
-            self.forget()
-        if self._fds is not None or self.failed:
-            if self.failed:
-                raise ServerError(self.failed)
-            return False
-        try:
-            self._start()
-        except (OSError, ValueError, EOFError, ServerError) as exc:
-            self.failed = f"compile server: {type(exc).__name__}: {exc}"
-            self.close()
-            raise ServerError(self.failed) from None
-        return True
+    def _fail(self, why: str):
+        self.failed = self.failed or why
+        self.close()
+        raise ServerError(self.failed)
 
-    def compile(self, code):
-        """The server's reply for `code`: ("ok", header, object code, [(helper, object
-        code)], compile ms, from cache) or ("refused", reason, detail). Blocks (the GIL is
-        released while waiting). Raises ServerError if there is no server."""
+    def submit(self, code) -> int:
+        """Send `code` to compile; its request number (replies come in this order)."""
         if self.failed:
             raise ServerError(self.failed)
         if self._owner != os.getpid():  # a fork's child: the server is the parent's
             self.forget()
+        if self._fds is None:
+            self.start()
         try:
-            if self._fds is None:
-                self._start()
-            req, rep, _ = self._fds
-            self._busy = True
-            try:
-                _write(req, ("compile", code))
-                reply = _read(rep)
-            finally:
-                self._busy = False
-        except (OSError, ValueError, EOFError, ServerError) as exc:
-            self.failed = f"compile server: {type(exc).__name__}: {exc}"
-            reply = None
-        if reply is None:
-            self.failed = self.failed or "the compile server went away"
-            self.close()
-            raise ServerError(self.failed)
-        return reply
+            _write(self._fds[0], ("compile", code))
+        except (OSError, ValueError) as exc:
+            self._fail(f"compile server: {type(exc).__name__}: {exc}")
+        self._sent += 1
+        return self._sent
 
-    _busy = False
+    def poll(self) -> list:
+        """[(request number, reply)] received since the last poll or wait, without
+        blocking. A reply is ("ok", header, object code, [(helper, object code)],
+        compile ms, from cache) or ("refused", reason, detail). Raises ServerError once
+        the server is gone."""
+        from ember import _hotness
+
+        if self._fds is None or self._owner != os.getpid():
+            return self._take()
+        fd = self._fds[1]
+        while _hotness.readable(fd):
+            self._receive(fd)
+        return self._take()
+
+    def wait(self, number: int):
+        """The reply to request `number`, blocking until it comes (the GIL is released
+        while waiting); the replies before it wait for `poll`."""
+        while number not in self._ready:
+            if self._fds is None:
+                self._fail(self.failed or "the compile server went away")
+            self._receive(self._fds[1])
+        return self._ready.pop(number)
+
+    def compile(self, code):
+        """`submit` then `wait`: the server's reply for `code`. Raises ServerError if
+        there is no server."""
+        return self.wait(self.submit(code))
+
+    def _take(self) -> list:
+        out = sorted(self._ready.items())
+        self._ready.clear()
+        return out
+
+    def _receive(self, fd: int) -> None:
+        """Read what the reply pipe has (blocking for at least one byte) and file the
+        whole messages in it."""
+        try:
+            chunk = os.read(fd, 1 << 20)
+        except OSError as exc:
+            self._fail(f"compile server: {type(exc).__name__}: {exc}")
+        if not chunk:
+            self._fail("the compile server went away")
+        buf = self._buffer
+        buf += chunk
+        while len(buf) >= 4:
+            size = int.from_bytes(buf[:4], "little")
+            if len(buf) < 4 + size:
+                break
+            message = marshal.loads(bytes(buf[4:4 + size]))
+            del buf[:4 + size]
+            if not self.hello:
+                self._hello(message)
+            else:
+                self._answered += 1
+                self._ready[self._answered] = message
+
+    def _hello(self, message) -> None:
+        if not (isinstance(message, tuple) and message[:1] == ("hello",)):
+            self._fail(f"the compile server did not start: {message!r}")
+        self.hello = True
+        self.pid = message[1]
+        # The server runs this interpreter's own binary, so its ABI check (ember.abi:
+        # some 6 ms of Python) stands for ours, which then costs the program nothing.
+        self.abi_error = message[3] if len(message) > 3 else "no ABI check"
+        self.startup_ms = (time.perf_counter() - self._started_at) * 1000
 
     def close(self) -> None:
-        """End the server: closing the lifetime pipe ends it at once. The request and
-        reply pipes are closed too unless a request is under way (another thread then
-        reads the reply pipe until EOF; its number must not be reused meanwhile)."""
+        """End the server: closing the lifetime pipe ends it at once."""
         fds = self._fds
         if fds is None or self._owner != os.getpid():
             return
         self.failed = self.failed or "closed"
-        keep = fds[:2] if self._busy else ()
-        self._fds = None if not keep else (*keep, -1)
+        self._fds = None
         for fd in fds:
-            if fd not in keep and fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
 
 # --- the server's side -------------------------------------------------------------------

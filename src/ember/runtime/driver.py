@@ -240,87 +240,96 @@ class Runtime:
 
     def _on_hot(self, code, frame):
         """Called by the C counter (on top of `frame`, the frame of `code` that fired the
-        event) once `code` is hot. Returns DISABLE: decided, whatever the outcome; or None
-        (count again later) while a compile is already running, e.g. one started outside
-        the hook, whose own Python code fires events."""
+        event) once `code` is hot. Returns DISABLE: decided, whatever the outcome; an
+        int: ask again after that many units (its compile is under way, remote.py); or
+        None (count again later): too early, or a compile is already running here (one
+        started outside the hook, whose own Python code fires events)."""
         if self._compiling and (not self.background or self.worker is None
                                 or self._compiling == _thread_ident()):
             return None  # not from inside a compile; nor two compiles at once
         if self.worker is not None and self.worker.thread_id == _thread_ident():
             return None  # the standard library as Ember's worker uses it: the program's
             # own calls of it will count
-        if self.warmup_s and not self.background and id(code) not in self._marked and \
+        marked = id(code) in self._marked
+        if self.warmup_s and not marked and \
                 time.perf_counter() - self.stats.started < self.warmup_s:
             return None  # too early to pay for a compile: counted again from zero
-        if self.enabled and not _not_compiled_here(code.co_filename):
-            try:
-                self._hot(code, frame)
-            except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
-                self._internal_error(code, exc)
+        if not self.enabled or _not_compiled_here(code.co_filename):
+            return sys.monitoring.DISABLE
+        try:
+            if self.background and self._use_server and not marked:
+                return self._remote().hot(code, frame)
+            self._hot_now(code, frame, in_background=self.background and not marked)
+        except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
+            self._internal_error(code, exc)
         return sys.monitoring.DISABLE
 
     # -- deciding ----------------------------------------------------------------------
 
-    def _hot(self, code, frame) -> None:
-        if self.background and id(code) not in self._marked:
-            # On the program's thread only what needs the frame, read in C (its function,
-            # the argument types: microseconds); the ABI check, screening, the profile
-            # and the compile run on the worker.
-            got = None
-            if frame is not None and frame.f_code is code:
-                got = self.counter_module.frame_function(frame)
-            if got is not None:
-                if self.worker is None:
-                    from ember.runtime.background import Worker
+    def _remote(self):
+        if self.remote is None:
+            from ember.runtime.remote import Remote
 
-                    self.worker = Worker(self._decide_remote if self._use_server
-                                         else self._decide)
-                if self.worker.submit(*got):
-                    return
-        self._hot_now(code, frame)
+            self.remote = Remote(self)
+        return self.remote
 
-    def _worker_start(self, func, types, client=None):
-        """On the worker, before anything else: wait out the warm-up, then for the
-        compile server to be up (`client`), sleeping (the program may end first, and then
-        compiling would only have cost it); then check the ABI, and turn the argument
-        types into the profile's form. None: give up."""
-        wait = self.warmup_s - (time.perf_counter() - self.stats.started)
-        if wait > 0 and id(func.__code__) not in self._marked:
-            time.sleep(wait)
-        if client is not None:
-            from ember.runtime import compileserver
+    def function_and_types(self, code, frame):
+        """(the function running `frame`, the types of its parameters), read in C; None
+        (and the refusal recorded) if the frame has no function object for `code`."""
+        got = None
+        if frame is not None and frame.f_code is code:
+            got = self.counter_module.frame_function(frame)
+        if got is None:
+            self.stats.record_refused(code, "no_function", "no function object for the frame")
+        return got
 
-            try:
-                if client.start():
-                    self.stats.startup_ms += client.startup_ms
-                    if self._abi_ok is None:
-                        self._abi_ok = client.abi_error is None
-                        if not self._abi_ok:
-                            self.disable(f"CPython ABI mismatch ({client.abi_error})")
-            except compileserver.ServerError as exc:
-                self.stats.log(f"{exc}; compiling on a thread instead")
-        if not self._check_abi():
-            return None
+    def record_profile(self, code, types) -> None:
         from ember.runtime import profile
 
-        return profile.named_types(func.__code__, types)
+        profile.record(code, profile.named_types(code, types),
+                       dump="profile" in self.options.dump)
 
-    def _decide(self, func, types, args=None) -> None:
-        """On the worker: what `_hot_now` does once the frame is no longer needed."""
-        from ember.runtime import profile
+    def _hot_now(self, code, frame, in_background: bool = False) -> None:
+        """Decide about `code` now: in the compile server, waiting for it (unless
+        `in_background`: then on Ember's thread), else in this process."""
+        got = self.function_and_types(code, frame)
+        if got is None:
+            return
+        func, types = got
+        if self._use_server and self._remote().usable and \
+                self._remote().compile_now(func, types):
+            return
+        self.compile_here(func, types, in_background)
+
+    def compile_here(self, func, types, in_background: bool | None = None) -> None:
+        """Compile `func` in this process: on a thread of Ember's in the background
+        (runtime/background.py), else now."""
+        if in_background is None:
+            in_background = self.background
+        if in_background:
+            if self.worker is None:
+                from ember.runtime.background import Worker
+
+                self.worker = Worker(self._decide)
+            if self.worker.submit(func, types):
+                return
+        self._decide(func, types)
+
+    def _decide(self, func, types) -> None:
+        """In this process (on Ember's thread, or the program's): screen, check the ABI,
+        record the profile, compile and install."""
         from ember.runtime.screen import screen
 
-        if args is None:
-            args = self._worker_start(func, types)
-            if args is None:
-                return
-        _preload_llvm()
+        if self.worker is not None and self.worker.thread_id == _thread_ident():
+            _preload_llvm()
         code = func.__code__
         refusal = screen(code)
         if refusal is not None:
             self.stats.record_refused(code, refusal.reason, refusal.detail)
             return
-        profile.record(code, None, dump="profile" in self.options.dump, args=args)
+        if not self._check_abi():
+            return
+        self.record_profile(code, types)
         self.compile_and_install(func)
 
     def _after_fork(self) -> None:
@@ -328,98 +337,7 @@ class Runtime:
             self.worker = None  # its thread is the parent's; queued jobs are dropped
         self._compiling = False
         if self.remote is not None:
-            self.remote.forget()
-
-    def _decide_remote(self, func, types) -> None:
-        """On the worker: compile `func` in the compile server and load the result
-        without LLVM (`backend.loader`); on a thread, as `_decide` does, if there is no
-        server."""
-        from ember.runtime import compileserver
-
-        client = self.remote
-        if client is None:
-            client = self.remote = compileserver.Client(self.options.cache)
-        args = self._worker_start(func, types, client)
-        if args is None:
-            return
-        if client.failed:
-            return self._decide(func, types, args)
-        code = func.__code__
-        from ember.runtime import profile
-
-        profile.record(code, None, dump="profile" in self.options.dump, args=args)
-        if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
-            self.stats.record_refused(code, "namespaces",
-                                      "tier 1: globals or builtins are not exact dicts")
-            return
-        import _thread
-
-        self._compiling = _thread.get_ident()
-        try:
-            try:
-                reply = client.compile(code)
-            except compileserver.ServerError as exc:
-                if self.remote is not client:
-                    return  # stopped (exit, uninstall) while it compiled
-                self.stats.log(f"{exc}; compiling on a thread instead")
-                self._compiling = False
-                return self._decide(func, types, args)
-            if reply[0] != "ok":
-                self.stats.record_refused(code, reply[1], reply[2])
-                return
-            self._load_and_install(func, reply)
-        except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
-            self._internal_error(code, exc)
-        finally:
-            self._compiling = False
-
-    def _load_and_install(self, func, reply) -> None:
-        """Load what the compile server sent (`reply`) into this process and install it."""
-        from ember import codecache
-        from ember.backend import loader, perfmap
-        from ember.runtime import install
-
-        _, meta, obj, helpers, compile_ms, cached = reply
-        code = func.__code__
-        for name, blob in helpers:
-            if name not in loader.SYMBOLS:
-                loader.register(name, loader.load_object(blob)[name])
-        addresses = loader.load_object(obj)
-        objects = [codecache.resolve(r, code) for r in meta["recipes"]]
-        loader.fill_table(addresses[meta["table"]], objects)
-        codecache._KEEP.append(objects)
-        entry = loader.entry_from_symbols(meta["entry"], addresses, from_cache=cached,
-                                          body=meta["body"], code=code)
-        perfmap.record(obj, {meta["body"]: addresses[meta["body"]],
-                             entry.name: entry.address}, code)
-        if func.__code__ is not code or install.vectorcall_of(func) != install.PY_VECTORCALL:
-            self.stats.record_refused(code, "foreign_vectorcall",
-                                      "changed while it compiled")
-            return
-        self._installed(func, entry, compile_ms)
-
-    def _hot_now(self, code, frame) -> None:
-        if self._use_server and frame is not None and frame.f_code is code:
-            got = self.counter_module.frame_function(frame)
-            if got is not None and (self.remote is None or not self.remote.failed):
-                self._decide_remote(*got)  # at once, on this thread
-                return
-        from ember.runtime.screen import screen
-
-        refusal = screen(code)
-        if refusal is not None:
-            self.stats.record_refused(code, refusal.reason, refusal.detail)
-            return
-        if not self._check_abi():
-            return
-        from ember.runtime import profile
-
-        profile.record(code, frame, dump="profile" in self.options.dump)
-        func = _function_of(frame, code)
-        if func is None:
-            self.stats.record_refused(code, "no_function", "no function object for the frame")
-            return
-        self.compile_and_install(func)
+            self.remote.after_fork()
 
     def compile_and_install(self, func) -> bool:
         """Compile `func` now and install the result; record the outcome either way.
@@ -564,22 +482,3 @@ def _no_lowering(func, options):
     from ember.bytecode import Refused
 
     raise Refused("no_lowering", "tier 1: no lowering yet")
-
-
-def _function_of(frame, code):
-    """The function object running `frame` (read from its _PyInterpreterFrame)."""
-    import ctypes
-    import types
-
-    from ember import abi
-
-    if frame is None or frame.f_code is not code:
-        return None
-    iframe = ctypes.c_void_p.from_address(id(frame) + abi.FrameObject.f_frame).value
-    funcobj = ctypes.c_void_p.from_address(iframe + abi.InterpreterFrame.f_funcobj).value
-    if not funcobj:
-        return None
-    func = ctypes.cast(funcobj, ctypes.py_object).value
-    if type(func) is not types.FunctionType or func.__code__ is not code:
-        return None
-    return func

@@ -3,9 +3,9 @@
 When a code object becomes hot (the C counter's hook, on top of the frame that made it
 hot), `record` keeps a `Profile`:
 
-- `args`: the type of each positional parameter in that frame, as (name, module,
-  qualname), or None for an unbound slot. Read from the frame's slots through `ember.abi`
-  (not `frame.f_locals`, which would make the frame keep a dict of its locals, and so the
+- `args`: the type of each parameter in that frame, as (name, module, qualname), or
+  None for an unbound slot. Read from the frame's slots in C (`_hotness.frame_function`;
+  not `frame.f_locals`, which would make the frame keep a dict of its locals, and so the
   objects, alive);
 - `specialised`: the instructions CPython's specialising interpreter has quickened, as
   (offset, opname), e.g. (24, "BINARY_OP_ADD_INT"). Recording copies the quickened
@@ -48,32 +48,6 @@ def _type_name(tp) -> tuple[str, str]:
     return (getattr(tp, "__module__", "?"), getattr(tp, "__qualname__", tp.__name__))
 
 
-def argument_types(frame, code) -> list:
-    """[(name, module, qualname) or None] for the positional parameters of `frame`."""
-    import ctypes
-
-    from ember import abi
-
-    out = []
-    if frame is None or frame.f_code is not code:
-        return out
-    iframe = ctypes.c_void_p.from_address(id(frame) + abi.FrameObject.f_frame).value
-    if not iframe:
-        return out
-    slots = iframe + abi.InterpreterFrame.localsplus
-    n = code.co_argcount + code.co_kwonlyargcount
-    for i in range(n):
-        address = ctypes.c_void_p.from_address(slots + 8 * i).value
-        if not address:
-            out.append(None)
-            continue
-        # The slot holds a reference: read its type without taking one of our own.
-        tp = ctypes.cast(ctypes.c_void_p.from_address(address + abi.Object.ob_type).value,
-                         ctypes.py_object).value
-        out.append((code.co_varnames[i], *_type_name(tp)))
-    return out
-
-
 def named_types(code, types) -> list:
     """`argument_types`'s form of the types `_hotness.frame_function` read (None: an
     unbound slot)."""
@@ -102,11 +76,9 @@ def specialised_instructions(adaptive: bytes) -> list:
     return out
 
 
-def record(code, frame, dump: bool = False, args=None) -> Profile:
-    """Record (and with `dump`, print) the profile of `code`: argument types from
-    `frame`, or `args` already read from it."""
-    if args is None:
-        args = argument_types(frame, code)
+def record(code, args: list, dump: bool = False) -> Profile:
+    """Record (and with `dump`, print) the profile of `code`, whose hot frame had
+    parameters of the types `args` (`named_types`)."""
     prof = Profile(args, code._co_code_adaptive)
     PROFILES[code] = prof
     if dump:
