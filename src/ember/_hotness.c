@@ -20,9 +20,12 @@
  *     get here while the compiler has released the GIL). Otherwise return None and try
  *     again at the next event of that code.
  *   - on_hot returns sys.monitoring.DISABLE once it decided (compiled or refused): the
- *     code is marked decided, and every later event of it returns DISABLE. An int n
- *     means "ask me again after n more units" (its compile is under way); any other
- *     result means "not now": the count starts again from zero.
+ *     code is marked decided, and every later event of it returns DISABLE. An int
+ *     means "its compile is under way elsewhere": the code is marked pending, its
+ *     back-edges are switched off (its loops run free), and its calls, like every
+ *     other event while anything is pending, look at most every millisecond whether
+ *     replies arrived (`watch_replies`: on_reply() installs them and decides the code).
+ *     Any other result means "not now": the count starts again from zero.
  *   - if on_hot raises (it should not: the driver catches everything), the error is
  *     cleared and counted in `errors`, and the code is marked decided. A KeyboardInterrupt
  *     that arrived while the hook ran is not lost: SIGINT is re-tripped
@@ -64,6 +67,8 @@
 #include <Python.h>
 #include <structmember.h>
 #include <dlfcn.h>
+#include <poll.h>
+#include <time.h>
 #include "_native.h"
 /* The frame layout, for frame_function: compiled against this interpreter's own headers,
    so it is the layout of the interpreter that loads this module. */
@@ -72,10 +77,14 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 5
+#define EMBER_HOTNESS_VERSION 6
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
+/* ... and of one whose compile is under way elsewhere (on_hot answered an int). */
+#define PENDING ((uintptr_t)-2)
+/* At most this often (ns), an event looks whether replies to compiles arrived. */
+#define REPLY_POLL_NS 1000000
 
 static Py_ssize_t extra_index = -1;
 
@@ -89,6 +98,14 @@ typedef struct {
     int py_headroom;
     int c_headroom;
     int busy;
+    /* Compiles under way elsewhere: while `pending` code objects wait for them, events
+       look (at most every REPLY_POLL_NS) whether `reply_fd` is readable, and then call
+       on_reply() to install what arrived. */
+    PyObject *on_reply;
+    int reply_fd;
+    long pending;
+    unsigned long long last_poll_ns;
+    unsigned long long wake_ns;  /* also call on_reply() once this time has come */
     /* Statistics, for tests, stats and measurements. */
     unsigned long long events;   /* callbacks received */
     unsigned long long hooks;    /* on_hot calls */
@@ -116,19 +133,67 @@ has_headroom(Counter *self)
 }
 
 static PyObject *
-call_hook_kept(Counter *self, PyObject *code);
+call_hook_kept(Counter *self, PyObject *code, int is_jump);
 
 static PyObject *
-call_hook(Counter *self, PyObject *code)
+call_hook(Counter *self, PyObject *code, int is_jump)
 {
     Py_INCREF(self);
-    PyObject *res = call_hook_kept(self, code);
+    PyObject *res = call_hook_kept(self, code, is_jump);
     Py_DECREF(self);
     return res;
 }
 
+static unsigned long long
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+/* While code is pending: at most every REPLY_POLL_NS, if the reply pipe is readable, or
+   once the wake time has come, call on_reply() (which sends what waited for the
+   warm-up, installs what arrived and marks it decided). */
+static void
+poll_replies(Counter *self)
+{
+    if (self->busy || self->on_reply == NULL) {
+        return;
+    }
+    unsigned long long t = now_ns();
+    if (t - self->last_poll_ns < REPLY_POLL_NS) {
+        return;
+    }
+    self->last_poll_ns = t;
+    if (self->wake_ns && t >= self->wake_ns) {
+        self->wake_ns = 0;
+    }
+    else {
+        struct pollfd p = {.fd = self->reply_fd, .events = POLLIN};
+        if (self->reply_fd < 0 || poll(&p, 1, 0) <= 0) {
+            return;
+        }
+    }
+    PyObject *on_reply = Py_NewRef(self->on_reply);
+    self->busy = 1;
+    PyObject *res = PyObject_CallNoArgs(on_reply);
+    self->busy = 0;
+    Py_DECREF(on_reply);
+    if (res == NULL) {
+        self->errors++;
+        int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+        PyErr_Clear();
+        if (interrupted) {
+            PyErr_SetInterrupt();
+        }
+        return;
+    }
+    Py_DECREF(res);
+}
+
 static PyObject *
-call_hook_kept(Counter *self, PyObject *code)
+call_hook_kept(Counter *self, PyObject *code, int is_jump)
 {
     if (self->on_hot == NULL) { /* cleared by the GC: no one to ask */
         set_units(code, DECIDED);
@@ -144,6 +209,11 @@ call_hook_kept(Counter *self, PyObject *code)
     PyObject *res = PyObject_Vectorcall(on_hot, args, 2, NULL);
     self->busy = 0;
     Py_DECREF(on_hot);
+    void *now = NULL;
+    if (PyUnstable_Code_GetExtra(code, extra_index, &now) < 0) {
+        PyErr_Clear();
+    }
+    uintptr_t state = (uintptr_t)now;
     if (res == NULL) {
         self->errors++;
         int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
@@ -151,26 +221,32 @@ call_hook_kept(Counter *self, PyObject *code)
         if (interrupted) {
             PyErr_SetInterrupt();
         }
+        res = Py_NewRef(self->disable);
+    }
+    if (res == self->disable || state == DECIDED) {
+        /* Decided (here, or meanwhile by on_reply / decide()). */
+        Py_DECREF(res);
+        if (state == PENDING) {
+            self->pending--;
+        }
         set_units(code, DECIDED);
         return Py_NewRef(self->disable);
     }
-    if (res == self->disable) {
-        set_units(code, DECIDED);
-        return res;
-    }
-    /* An int n: "ask me again after n more units" (a compile under way elsewhere). */
-    uintptr_t again = 0;
     if (PyLong_CheckExact(res)) {
-        unsigned long long n = PyLong_AsUnsignedLongLong(res);
-        if (PyErr_Occurred()) {
-            PyErr_Clear();
+        /* An int: its compile is under way elsewhere. Its back-edges are switched off
+           (this one now, the others at their next event): its loops run free; its
+           calls look for the reply (`poll_replies`). */
+        Py_DECREF(res);
+        if (state != PENDING) {
+            self->pending++;
+            set_units(code, PENDING);
         }
-        else if (n < self->threshold) {
-            again = (uintptr_t)(self->threshold - n);
-        }
+        return Py_NewRef(is_jump ? self->disable : Py_None);
     }
     Py_DECREF(res);
-    set_units(code, again);
+    if (state != PENDING) {
+        set_units(code, 0);
+    }
     Py_RETURN_NONE;
 }
 
@@ -211,6 +287,24 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
     if (units == DECIDED) {
         return Py_NewRef(self->disable);
     }
+    if (self->pending > 0) {
+        Py_INCREF(code);  /* on_reply may install it, or anything */
+        poll_replies(self);
+        void *after = NULL;
+        int failed = PyUnstable_Code_GetExtra(code, extra_index, &after) < 0;
+        Py_DECREF(code);
+        if (failed) {
+            PyErr_Clear();
+            Py_RETURN_NONE;
+        }
+        units = (uintptr_t)after;
+        if (units == DECIDED) {
+            return Py_NewRef(self->disable);
+        }
+    }
+    if (units == PENDING) {
+        return nargs == 3 ? Py_NewRef(self->disable) : Py_NewRef(Py_None);
+    }
     if (units < self->threshold) {
         units += weight; /* no overflow: threshold and weights are far below 2**62 */
         if (set_units(code, units) < 0 || units < self->threshold) {
@@ -221,7 +315,7 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
         self->deferred++;
         Py_RETURN_NONE;
     }
-    return call_hook(self, code);
+    return call_hook(self, code, nargs == 3);
 }
 
 static PyObject *
@@ -266,6 +360,8 @@ Counter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->call_weight = call_weight;
     self->py_headroom = py_headroom;
     self->c_headroom = c_headroom;
+    self->on_reply = NULL;
+    self->reply_fd = -1;
     return (PyObject *)self;
 }
 
@@ -274,6 +370,7 @@ Counter_traverse(Counter *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->on_hot);
+    Py_VISIT(self->on_reply);
     return 0;
 }
 
@@ -281,6 +378,7 @@ static int
 Counter_clear(Counter *self)
 {
     Py_CLEAR(self->on_hot); /* `disable` stays until dealloc: it is in no cycle */
+    Py_CLEAR(self->on_reply);
     return 0;
 }
 
@@ -313,11 +411,19 @@ Counter_count(PyObject *Py_UNUSED(self), PyObject *code)
 }
 
 static PyObject *
-Counter_forget(PyObject *Py_UNUSED(self), PyObject *code)
+Counter_forget(PyObject *op, PyObject *code)
 {
+    Counter *self = (Counter *)op;
     if (!PyCode_Check(code)) {
         PyErr_SetString(PyExc_TypeError, "forget() expects a code object");
         return NULL;
+    }
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(code, extra_index, &extra) < 0) {
+        return NULL;
+    }
+    if ((uintptr_t)extra == PENDING) {
+        self->pending--;
     }
     if (PyUnstable_Code_SetExtra(code, extra_index, NULL) < 0) {
         return NULL;
@@ -347,11 +453,19 @@ Counter_mark(PyObject *op, PyObject *code)
 }
 
 static PyObject *
-Counter_decide(PyObject *Py_UNUSED(self), PyObject *code)
+Counter_decide(PyObject *op, PyObject *code)
 {
+    Counter *self = (Counter *)op;
     if (!PyCode_Check(code)) {
         PyErr_SetString(PyExc_TypeError, "decide() expects a code object");
         return NULL;
+    }
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(code, extra_index, &extra) < 0) {
+        return NULL;
+    }
+    if ((uintptr_t)extra == PENDING) {
+        self->pending--;
     }
     if (PyUnstable_Code_SetExtra(code, extra_index, (void *)DECIDED) < 0) {
         return NULL;
@@ -359,7 +473,34 @@ Counter_decide(PyObject *Py_UNUSED(self), PyObject *code)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+Counter_watch_replies(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Counter *self = (Counter *)op;
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "watch_replies(fd, on_reply, wake_ns)");
+        return NULL;
+    }
+    long fd = PyLong_AsLong(args[0]);
+    unsigned long long wake = PyLong_AsUnsignedLongLong(args[2]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (args[1] != Py_None && !PyCallable_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "on_reply must be callable or None");
+        return NULL;
+    }
+    Py_XSETREF(self->on_reply, args[1] == Py_None ? NULL : Py_NewRef(args[1]));
+    self->reply_fd = self->on_reply != NULL ? (int)fd : -1;
+    self->wake_ns = self->on_reply != NULL ? wake : 0;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef Counter_methods[] = {
+    {"watch_replies", (PyCFunction)(void (*)(void))Counter_watch_replies, METH_FASTCALL,
+     "watch_replies(fd, on_reply, wake_ns): while code is pending, events call "
+     "on_reply() (at most every millisecond) when fd is readable, and once when "
+     "time.monotonic_ns() reaches wake_ns (0: never); (-1, None, 0) stops."},
     {"decide", (PyCFunction)Counter_decide, METH_O,
      "decide(code): the JIT decided about code (elsewhere than in its own hook): its "
      "next event returns DISABLE without calling on_hot."},
@@ -383,6 +524,7 @@ static PyMemberDef Counter_members[] = {
     {"hooks", T_ULONGLONG, offsetof(Counter, hooks), READONLY, NULL},
     {"deferred", T_ULONGLONG, offsetof(Counter, deferred), READONLY, NULL},
     {"errors", T_ULONGLONG, offsetof(Counter, errors), READONLY, NULL},
+    {"pending", T_LONG, offsetof(Counter, pending), READONLY, NULL},
     {NULL},
 };
 
@@ -831,9 +973,6 @@ static PyMethodDef module_methods[] = {
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
      "register_direct(entry, body, native_calls, argcount): compiled callers may call "
      "body directly for calls of argcount positional arguments."},
-    {"spawn_detached", (PyCFunction)(void (*)(void))ember_spawn_detached, METH_FASTCALL,
-     "spawn_detached(path, argv, env, dup2s): start path in its own session, as nobody's "
-     "child (a double fork), its fds set by dup2s."},
     {"readable", ember_readable, METH_O,
      "readable(fd) -> bool: reading fd would not block now."},
     {"symbol_address", ember_symbol_address, METH_O,

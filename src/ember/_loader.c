@@ -21,9 +21,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <sys/wait.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -306,93 +304,6 @@ ember_fill_table(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t 
         table[i] = PyList_GET_ITEM(args[1], i);
     }
     Py_RETURN_NONE;
-}
-
-/* spawn_detached(path, argv, env, dup2s): start `path` as a daemon of no one: fork a
-   child that starts a new session, applies the dup2s [(fd, target), ...] and forks the
-   program, then exits at once (and is reaped here). The program is then nobody's child
-   (os.wait() and SIGCHLD of the caller never see it again), and no thread is made.
-   Between fork and exec only async-signal-safe calls run. The caller waits only for
-   the fork and the intermediate child's exit, not for an exec. */
-PyObject *
-ember_spawn_detached(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 4 || !PyUnicode_Check(args[0]) || !PyList_Check(args[1])
-            || !PyList_Check(args[2]) || !PyList_Check(args[3])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "spawn_detached(path, argv: list, env: list, dup2s: list)");
-        return NULL;
-    }
-    const char *path = PyUnicode_AsUTF8(args[0]);
-    Py_ssize_t na = PyList_GET_SIZE(args[1]), ne = PyList_GET_SIZE(args[2]);
-    Py_ssize_t nd = PyList_GET_SIZE(args[3]);
-    char **argv = PyMem_Calloc(na + 1, sizeof(char *));
-    char **envp = PyMem_Calloc(ne + 1, sizeof(char *));
-    int *fds = PyMem_Calloc(2 * nd + 1, sizeof(int));
-    PyObject *result = NULL;
-    if (path == NULL || argv == NULL || envp == NULL || fds == NULL) {
-        if (!PyErr_Occurred()) {
-            PyErr_NoMemory();
-        }
-        goto done;
-    }
-    /* The strings stay alive: they belong to the lists, which the caller holds. */
-    for (Py_ssize_t i = 0; i < na; i++) {
-        if ((argv[i] = (char *)PyUnicode_AsUTF8(PyList_GET_ITEM(args[1], i))) == NULL) {
-            goto done;
-        }
-    }
-    for (Py_ssize_t i = 0; i < ne; i++) {
-        if ((envp[i] = (char *)PyUnicode_AsUTF8(PyList_GET_ITEM(args[2], i))) == NULL) {
-            goto done;
-        }
-    }
-    for (Py_ssize_t i = 0; i < nd; i++) {
-        if (!PyArg_ParseTuple(PyList_GET_ITEM(args[3], i), "ii", &fds[2 * i],
-                              &fds[2 * i + 1])) {
-            goto done;
-        }
-    }
-    pid_t child = fork();
-    if (child < 0) {
-        PyErr_SetFromErrno(PyExc_OSError);
-        goto done;
-    }
-    if (child == 0) {
-        /* The intermediate child: async-signal-safe calls only. */
-        if (setsid() < 0) {
-            _exit(127);
-        }
-        for (Py_ssize_t i = 0; i < nd; i++) {
-            /* dup2 onto itself keeps close-on-exec (Python's fds have it): clear it. */
-            int ok = fds[2 * i] == fds[2 * i + 1]
-                     ? fcntl(fds[2 * i], F_SETFD, 0) : dup2(fds[2 * i], fds[2 * i + 1]);
-            if (ok < 0) {
-                _exit(127);
-            }
-        }
-        pid_t grandchild = fork();
-        if (grandchild == 0) {
-            execve(path, argv, envp);
-            _exit(127);
-        }
-        _exit(grandchild < 0 ? 127 : 0);
-    }
-    int status = 0;
-    pid_t got;
-    do {
-        got = waitpid(child, &status, 0);
-    } while (got < 0 && errno == EINTR);
-    if (got < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        PyErr_SetString(PyExc_OSError, "could not start the detached process");
-        goto done;
-    }
-    result = Py_NewRef(Py_None);
-done:
-    PyMem_Free(argv);
-    PyMem_Free(envp);
-    PyMem_Free(fds);
-    return result;
 }
 
 /* readable(fd) -> bool: a read of fd would not block now (data, end of file or an

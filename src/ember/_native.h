@@ -23,7 +23,6 @@ PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t 
 PyObject *ember_symbol_address(PyObject *module, PyObject *name);
 PyObject *ember_interpreter_address(PyObject *module, PyObject *ignored);
 PyObject *ember_fill_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
-PyObject *ember_spawn_detached(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ember_readable(PyObject *module, PyObject *arg);
 
 #endif

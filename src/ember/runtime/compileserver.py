@@ -21,9 +21,9 @@ extra thread (3.12 warns about forking a multi-threaded process).
     loader.load_object(helpers, body) <- fd 4 -- ("ok", header, object, [helpers], ms)
     fill table, install                          or ("refused", reason, detail)
 
-The server is started by a double fork (`_hotness.spawn_detached`) in its own session:
-it is not a child of the program (so `os.wait()` and SIGCHLD in the program never see
-it, only the intermediate child's brief exit), a terminal's Ctrl-C does not reach it, and it holds none of the
+The server is started through `/bin/sh -c '"$@" &'` in its own session: it is not a
+child of the program (so `os.wait()` and SIGCHLD in the program never see it, only the
+shell's brief exit, ~1 ms), a terminal's Ctrl-C does not reach it, and it holds none of the
 program's file descriptors (all are close-on-exec but these three; it closes the rest).
 It lives as long as the program: a thread of the server blocks on a third pipe (fd 5)
 whose write end only the program holds, and ends the server the moment that pipe
@@ -34,7 +34,6 @@ Messages are marshal data behind a 4-byte length: both ends are this Ember on th
 Python, and marshal is what moves code objects between processes in CPython itself.
 """
 
-from __future__ import annotations
 
 import _thread
 import marshal
@@ -99,16 +98,17 @@ def _interpreter() -> str:
 def _search_path() -> list[str]:
     """Where the server finds Ember and llvmlite: where this process found them (the
     server runs isolated, -I, so the program's own directory and PYTHON* variables
-    can't shadow a module the compiler imports)."""
-    import importlib.util
+    can't shadow a module the compiler imports). Looked up without importlib.util (whose
+    import would cost the program's thread a millisecond) and without importing
+    llvmlite: the first sys.path entry holding each package."""
+    import ember
 
-    paths = []
-    for name in ("ember", "llvmlite"):
-        spec = importlib.util.find_spec(name)
-        for folder in (spec.submodule_search_locations or ()) if spec else ():
-            parent = folder.rpartition("/")[0]
-            if parent and parent not in paths:
-                paths.append(parent)
+    paths = [os.path.dirname(os.path.dirname(ember.__file__))]
+    for entry in sys.path:
+        if entry and os.path.isfile(os.path.join(entry, "llvmlite", "__init__.py")):
+            if entry not in paths:
+                paths.append(entry)
+            break
     return paths
 
 
@@ -138,6 +138,11 @@ class Client:
         self._sent = 0  # requests sent
         self._answered = 0  # replies received
         self._ready: dict[int, object] = {}  # replies received but not yet taken
+
+    @property
+    def reply_fd(self) -> int:
+        """The pipe replies arrive on (-1 while there is no server)."""
+        return self._fds[1] if self._fds is not None else -1
 
     @property
     def outstanding(self) -> int:
@@ -176,8 +181,6 @@ class Client:
         return True
 
     def _spawn(self) -> None:
-        from ember import _hotness
-
         self._started_at = time.perf_counter()
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
@@ -185,15 +188,19 @@ class Client:
         mine, theirs = (req_w, rep_r, life_w), (req_r, rep_w, life_r)
         # -I: no PYTHON* or EMBER_* variable reaches the server, so the program's cache
         # setting goes on its command line.
-        env = [f"{k}={v}" for k, v in os.environ.items() if not k.startswith("EMBER_")]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
         exe = _interpreter()
-        argv = [exe, "-I", "-X", "jit=off", "-c", _BOOT, "\n".join(_search_path()),
-                self.cache if self.cache is not None else ""]
+        argv = ["/bin/sh", "-c", '"$@" &', "sh", exe, "-I", "-X", "jit=off", "-c", _BOOT,
+                "\n".join(_search_path()), self.cache if self.cache is not None else ""]
         devnull = os.open(os.devnull, os.O_RDWR)
-        dup2s = [(devnull, 0), (devnull, 1), (devnull, 2),
-                 *zip(theirs, (REQUESTS, REPLIES, LIFETIME))]
+        actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
+                   (os.POSIX_SPAWN_DUP2, devnull, 2),
+                   *((os.POSIX_SPAWN_DUP2, fd, target)
+                     for fd, target in zip(theirs, (REQUESTS, REPLIES, LIFETIME)))]
         try:
-            _hotness.spawn_detached(exe, argv, env, dup2s)
+            # posix_spawn waits only for the shell's exec (vfork), whatever the size of
+            # the program's process; a fork would copy its page tables.
+            pid = os.posix_spawn("/bin/sh", argv, env, file_actions=actions, setsid=True)
         except OSError as exc:
             for fd in (*mine, *theirs):
                 os.close(fd)
@@ -202,6 +209,10 @@ class Client:
             os.close(devnull)
         for fd in theirs:
             os.close(fd)
+        try:
+            os.waitpid(pid, 0)  # the shell, which exits at once, leaving the server behind
+        except ChildProcessError:
+            pass  # the program reaped it (os.wait()); the server is unaffected
         self._fds = mine
 
     def _fail(self, why: str):

@@ -241,9 +241,10 @@ class Runtime:
     def _on_hot(self, code, frame):
         """Called by the C counter (on top of `frame`, the frame of `code` that fired the
         event) once `code` is hot. Returns DISABLE: decided, whatever the outcome; an
-        int: ask again after that many units (its compile is under way, remote.py); or
-        None (count again later): too early, or a compile is already running here (one
-        started outside the hook, whose own Python code fires events)."""
+        int: pending (its compile is under way in the compile server, or waits for the
+        end of the warm-up: remote.py); or None (count again later): too early, or a
+        compile is already running here (one started outside the hook, whose own Python
+        code fires events)."""
         if self._compiling and (not self.background or self.worker is None
                                 or self._compiling == _thread_ident()):
             return None  # not from inside a compile; nor two compiles at once
@@ -251,20 +252,29 @@ class Runtime:
             return None  # the standard library as Ember's worker uses it: the program's
             # own calls of it will count
         marked = id(code) in self._marked
-        if self.warmup_s and not marked and \
-                time.perf_counter() - self.stats.started < self.warmup_s:
-            return None  # too early to pay for a compile: counted again from zero
         if not self.enabled or _not_compiled_here(code.co_filename):
             return sys.monitoring.DISABLE
+        young = not marked and self.young()
+        if self.background and self._use_server and not marked:
+            try:
+                return self._remote().hot(code, frame, young)
+            except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
+                self._internal_error(code, exc)
+                return sys.monitoring.DISABLE
+        if young:
+            return None  # too early to pay for a compile: counted again from zero
         try:
-            if self.background and self._use_server and not marked:
-                return self._remote().hot(code, frame)
             self._hot_now(code, frame, in_background=self.background and not marked)
         except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
             self._internal_error(code, exc)
         return sys.monitoring.DISABLE
 
     # -- deciding ----------------------------------------------------------------------
+
+    def young(self) -> bool:
+        """Whether the process is younger than the warm-up (-X jit-warmup)."""
+        return bool(self.warmup_s) and \
+            time.perf_counter() - self.stats.started < self.warmup_s
 
     def _remote(self):
         if self.remote is None:

@@ -21,7 +21,6 @@ modified one's goes and is reported to `on_invalidate`. So an invalidation reach
 stats and the log at the next install, report or exit, not at the moment it happened.
 """
 
-from __future__ import annotations
 
 from ember import _hotness
 

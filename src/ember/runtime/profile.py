@@ -12,16 +12,30 @@ hot), `record` keeps a `Profile`:
   bytecode as it is then (`co_code_adaptive`, one bytes copy); it is decoded when first
   read, because recording runs on a thread that shares the GIL with the program.
 
-Profiles live in `PROFILES` (weakly keyed by code object), where a type-specialising tier
-will read them. `-X jit-dump=profile` prints each one on stderr as it is recorded.
+Profiles are found by `profile_of(code)` (kept while the code object lives), where a
+type-specialising tier will read them. `-X jit-dump=profile` prints each one on stderr
+as it is recorded.
 """
 
-from __future__ import annotations
-
 import sys
-import weakref
 
-PROFILES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# `_weakref`, not `weakref`: this module is imported on the program's thread when the
+# first function gets hot, and `weakref` would bring `types`, `_weakrefset` and
+# `warnings` with it (~1.5 ms).
+from _weakref import ref as _ref
+
+#: id(code) -> (weak reference to the code object, Profile).
+_PROFILES: dict[int, tuple] = {}
+
+
+def profile_of(code):
+    """The Profile recorded for `code`, or None."""
+    entry = _PROFILES.get(id(code))
+    return entry[1] if entry is not None and entry[0]() is code else None
+
+
+def _forget(key: int):
+    return lambda _dead: _PROFILES.pop(key, None)
 
 
 class Profile:
@@ -80,7 +94,7 @@ def record(code, args: list, dump: bool = False) -> Profile:
     """Record (and with `dump`, print) the profile of `code`, whose hot frame had
     parameters of the types `args` (`named_types`)."""
     prof = Profile(args, code._co_code_adaptive)
-    PROFILES[code] = prof
+    _PROFILES[id(code)] = (_ref(code, _forget(id(code))), prof)
     if dump:
         args = ", ".join(f"{a[0]}: {a[2]}" if a[1] == "builtins" else f"{a[0]}: {a[1]}.{a[2]}"
                          for a in prof.args if a) or "-"

@@ -6,12 +6,13 @@ its own. In the background (the default threshold):
 - `hot(code, frame)`, called by the C counter's hook when `code` is hot, reads the
   function and its argument types from the frame (in C), records the profile, sends the
   code to the server (started at the first one, without waiting for it) and answers
-  `POLL_UNITS`: the counter asks again after that many more units of `code`, that is
-  after a few more calls or loop iterations of a function that is hot anyway;
-- every such call polls the reply pipe (never blocking) and installs what has arrived:
-  object code loaded by C (`backend.loader`), the constants table filled, the entry put
-  on the function. The answered code objects are marked decided in the counter, so
-  their next event switches counting off for good.
+  `PENDING`: the counter stops counting the code's loops and, while anything is
+  pending, lets its events look (in C, at most every millisecond) whether the reply
+  pipe is readable;
+- when it is, `poll` installs what has arrived, never blocking: object code loaded by
+  C (`backend.loader`), the constants table filled, the entry put on the function. The
+  answered code objects are marked decided in the counter, so their next event
+  switches counting off for good.
 
 So the program's thread spends microseconds per compile (sending the request, loading
 the machine code) and never waits for one; a program that ends first has paid only for
@@ -23,15 +24,14 @@ If the server cannot start or goes away, the runtime compiles in this process in
 (a thread, or at once); if its ABI check of this interpreter fails, the JIT turns off.
 """
 
-from __future__ import annotations
 
 import sys
 
-#: Counting units after which a function whose compile is under way is asked about
-#: again (a call is BACK_EDGES_PER_CALL units): polling costs ~1 µs, so for a function
-#: called every microsecond this costs ~1.5% while its compile runs, and its machine
-#: code is picked up within ~64 calls of arriving.
-POLL_UNITS = 256
+#: The hook's answer for code whose compile is under way: the C counter marks it pending
+#: (its back-edges switched off, so its loops run free while it compiles) and, while
+#: anything is pending, its events look at most every millisecond whether replies
+#: arrived, calling `Remote.poll` when they did (`Counter.watch_replies`).
+PENDING = 1
 #: Requests sent but not answered, at most: beyond, a hot function is counted again
 #: (so the pipe to the server never fills and blocks the program).
 MAX_OUTSTANDING = 16
@@ -46,6 +46,7 @@ class Remote:
         # id(code) -> (code, weak ref to func, request number, argument types)
         self.pending: dict[int, tuple] = {}
         self._by_number: dict[int, int] = {}  # request number -> id(code)
+        self._waiting: list[int] = []  # id(code) of pending code not sent yet (warm-up)
         self._hello_seen = False
         # Set while replies are being handled: code run then (imports, the standard
         # library) may get hot, and its hook must not handle replies in the middle.
@@ -57,21 +58,31 @@ class Remote:
 
     # -- the background ---------------------------------------------------------------
 
-    def hot(self, code, frame):
-        """The hook's answer for hot `code` (sys.monitoring.DISABLE once decided, an int
-        while its compile is under way, None: count it again later)."""
+    def hot(self, code, frame, young: bool = False):
+        """The hook's answer for hot `code` (sys.monitoring.DISABLE once decided,
+        PENDING while its compile is under way or waits, None: count it again later).
+        While the process is `young` (the warm-up), hot code waits here, pending
+        (its loops run free), and is sent when the warm-up is over: a program that
+        ends first pays nothing for it, not even the server's start."""
         from ember.runtime import compileserver
 
         rt = self.rt
         if self._busy:
-            return POLL_UNITS if id(code) in self.pending else None
+            return PENDING if id(code) in self.pending else None
         if id(code) in self.pending:
             self.poll()
-            return sys.monitoring.DISABLE if id(code) not in self.pending else POLL_UNITS
+            return sys.monitoring.DISABLE if id(code) not in self.pending else PENDING
         got = rt.function_and_types(code, frame)
         if got is None:
             return sys.monitoring.DISABLE
         func, types = got
+        if young:
+            from _weakref import ref
+
+            self.pending[id(code)] = (code, ref(func), None, types)
+            self._waiting.append(id(code))
+            self._watch()
+            return PENDING
         if self.client.outstanding >= MAX_OUTSTANDING:
             self.poll()
             return None
@@ -84,7 +95,45 @@ class Remote:
         if number is None:
             return sys.monitoring.DISABLE
         self.poll()
-        return sys.monitoring.DISABLE if id(code) not in self.pending else POLL_UNITS
+        return sys.monitoring.DISABLE if id(code) not in self.pending else PENDING
+
+    def _watch(self) -> None:
+        """Let the counter call `poll` when replies arrive, or the warm-up ends."""
+        counter = self.rt.counter
+        if counter is None:
+            return
+        wake = 0
+        if self._waiting:
+            import time
+
+            rt = self.rt
+            left = rt.warmup_s - (time.perf_counter() - rt.stats.started)
+            wake = time.monotonic_ns() + max(int(left * 1e9), 0)
+        counter.watch_replies(self.client.reply_fd, self.poll, wake)
+
+    def _send_waiting(self) -> None:
+        """The warm-up is over: send what got hot during it, in order."""
+        from ember.runtime import compileserver
+
+        waiting, self._waiting = self._waiting, []
+        for key in waiting:
+            entry = self.pending.pop(key, None)
+            if entry is None:
+                continue
+            code, func_ref, _number, types = entry
+            func = func_ref()
+            if func is None or func.__code__ is not code:
+                if self.rt.counter is not None:
+                    self.rt.counter.decide(code)
+                continue
+            try:
+                if self._submit(func, types) is None and self.rt.counter is not None:
+                    self.rt.counter.decide(code)
+            except compileserver.ServerError as exc:
+                if self.rt.counter is not None:
+                    self.rt.counter.decide(code)
+                self.rt.stats.log(f"{exc}; compiling in this process instead")
+                self.rt.compile_here(func, types)
 
     def _submit(self, func, types) -> int | None:
         """Send func's code to the server; its request number, or None if refused here."""
@@ -101,6 +150,7 @@ class Remote:
         number = self.client.submit(code)
         if started:
             rt.stats.log("compile server started")
+            self._watch()
         # Weakly: a queued compile must not keep the function alive (its destruction,
         # and the callbacks of weak references to it, stay where CPython has them).
         self.pending[id(code)] = (code, ref(func), number, types)
@@ -115,6 +165,9 @@ class Remote:
             return
         self._busy = True
         try:
+            if self._waiting and not self.rt.young():
+                self._send_waiting()
+                self._watch()
             try:
                 replies = self.client.poll()
             except compileserver.ServerError as exc:
@@ -134,6 +187,8 @@ class Remote:
             return
         self._busy = True
         try:
+            if self._waiting:
+                self._send_waiting()
             for number, reply in self.client.poll():
                 self._answer(number, reply)
             while self._by_number:
@@ -190,9 +245,11 @@ class Remote:
         """The server went away: what it had not answered is compiled in this process."""
         rt = self.rt
         rt.stats.log(f"{exc}; compiling in this process instead")
+        self._unwatch()
         lost = list(self.pending.values())
         self.pending.clear()
         self._by_number.clear()
+        self._waiting.clear()
         for code, func_ref, _number, types in lost:
             if rt.counter is not None:
                 rt.counter.decide(code)
@@ -244,16 +301,30 @@ class Remote:
     # -- the end ----------------------------------------------------------------------
 
     def close(self) -> None:
+        self._unwatch()
         self.client.close()  # the server ends with its lifetime pipe
         self.pending.clear()
         self._by_number.clear()
+        self._waiting.clear()
 
     def after_fork(self) -> None:
-        """In a fork's child: the parent's server and requests are not ours."""
+        """In a fork's child: the parent's server and requests are not ours; what was
+        pending is counted again from zero (a compile server of its own may take it)."""
+        self._unwatch()
         self.client.forget()
+        counter = self.rt.counter
+        if counter is not None:
+            for code, *_rest in self.pending.values():
+                counter.forget(code)
         self.pending.clear()
         self._by_number.clear()
+        self._waiting.clear()
         self._hello_seen = False
+
+    def _unwatch(self) -> None:
+        counter = self.rt.counter
+        if counter is not None:
+            counter.watch_replies(-1, None, 0)
 
 
 def _load_helpers(helpers) -> None:
