@@ -2,11 +2,21 @@
 
 `runtime/codestore.py` stores opaque entries safely (directory permissions, hashes, atomic
 writes). Here: a compiled function is stored when its constants table has a recipe for
-every slot (`lower/consts.py`); the entry is a JSON header line and the module's
-relocatable object code:
+every slot (`lower/consts.py`); the entry is a header and the module's relocatable
+object code:
 
-    {"v": 1, "body": ..., "entry": ..., "table": ..., "recipes": [...], "helpers": [...]}\\n
+    <4-byte length><marshal of {"v": 2, "body", "entry", "table", "recipes", "helpers"}>
     <ELF object code>
+
+(marshal, not JSON: the program's thread reads entries, and `json` imports `re`; the
+entries are hash-checked in a private directory, and only plain data is in them).
+
+Two ways to load an entry. In a process with LLVM (`load`, the compile server): through
+the engine. In the program's process (`local_hit`, runtime/remote.py), with no LLVM and
+no server: the entry and the shared helpers it calls are read here and loaded by
+`backend.loader`; the key needs the LLVM version and CPU features that the compiler used,
+which the compile server publishes under a signature of this installation that costs
+only `stat` calls to compute (`_signature`).
 
 Symbols of cacheable code are named after the key (`ember.<key[:24]>.body`, ...), so code
 loaded from the cache never collides with code compiled in this process (whose names
@@ -20,7 +30,7 @@ from __future__ import annotations
 
 import sys
 
-FORMAT = 1
+FORMAT = 2
 
 _cache = None  # the process's CodeCache, or False once decided there is none
 
@@ -59,34 +69,108 @@ def _store():
 _platform = None
 
 
+#: The compiler's sources, relative to the package: what the fingerprint hashes.
+_COMPILER_PARTS = ("abi.py", "codecache.py", "pipeline.py", "slowpaths.py", "backend",
+                   "bytecode", "frontend", "ir", "lower", "passes")
+
+
+def _compiler_files() -> list[str]:
+    """The compiler's source files (absolute paths, sorted), without pathlib."""
+    import os
+
+    root = os.path.dirname(os.path.abspath(__file__))
+    out = []
+    for part in _COMPILER_PARTS:
+        path = os.path.join(root, part)
+        if os.path.isdir(path):
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                out.extend(os.path.join(folder, f) for f in sorted(files) if f.endswith(".py"))
+        elif os.path.exists(path):
+            out.append(path)
+    return out
+
+
 def _identity() -> tuple[str, str, str]:
     """(Ember version + compiler fingerprint, LLVM version, CPU name and features).
 
     The fingerprint hashes the compiler's own sources: machine code made by another
     build of Ember (even with the same version number, as while developing it) is
-    never reused."""
+    never reused. Also published in the cache under this installation's signature, for
+    processes that load cached code without LLVM (`local_identity`)."""
     global _platform
     if _platform is None:
-        import hashlib
-        from pathlib import Path
+        import marshal
 
         from llvmlite import binding as llvm
 
         from ember import __version__
+        from ember.runtime.codestore import sha256
 
-        root = Path(__file__).resolve().parent
-        h = hashlib.sha256()
-        for part in ("abi.py", "codecache.py", "pipeline.py", "backend", "bytecode",
-                     "frontend", "ir", "lower", "passes"):
-            for path in sorted((root / part).rglob("*.py")) if (root / part).is_dir() \
-                    else [root / part]:
-                h.update(path.name.encode() + b"\0" + path.read_bytes())
+        h = sha256()
+        for path in _compiler_files():
+            with open(path, "rb") as f:
+                h.update(path.rpartition("/")[2].encode() + b"\0" + f.read())
         _platform = (
             f"{__version__}+{h.hexdigest()[:16]}",
             ".".join(map(str, llvm.llvm_version_info)),
             llvm.get_host_cpu_name() + ":" + llvm.get_host_cpu_features().flatten(),
         )
+        store = _store()
+        if store is not None and _published != _signature():
+            store.put(_signature(), marshal.dumps(_platform))
     return _platform
+
+
+_published = None  # the signature under which this process found its identity
+
+
+def _signature() -> str:
+    """A hex key naming this installation: Ember's version, this Python, the size and
+    modification time of every compiler source and of the C extension, the machine
+    and its CPU flags. Computed with `stat` calls only (the program's thread computes
+    it); any change gives a new signature, so a stale identity is never used."""
+    import os
+
+    from ember import __version__, _hotness
+    from ember.runtime.codestore import sha256
+
+    parts = [__version__, sys.version, repr(os.uname())]
+    for path in (*_compiler_files(), _hotness.__file__):
+        st = os.stat(path)
+        parts.append(f"{path}:{st.st_size}:{st.st_mtime_ns}")
+    try:
+        with open("/proc/cpuinfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"flags"):
+                    parts.append(line.decode("ascii", "replace"))
+                    break
+    except OSError:
+        pass
+    return sha256("\0".join(parts).encode()).hexdigest()
+
+
+def local_identity() -> tuple[str, str, str] | None:
+    """This installation's identity as a compile server published it, without LLVM;
+    None if none did (or the cache is off)."""
+    global _platform, _published
+    if _platform is not None:
+        return _platform
+    store = _store()
+    if store is None:
+        return None
+    import marshal
+
+    signature = _signature()
+    data = store.get(signature)
+    try:
+        got = marshal.loads(data) if data else None
+    except (ValueError, EOFError, TypeError):
+        got = None
+    if not (isinstance(got, tuple) and len(got) == 3 and all(type(x) is str for x in got)):
+        return None
+    _platform, _published = got, signature
+    return got
 
 
 def key_for(code) -> str | None:
@@ -96,21 +180,21 @@ def key_for(code) -> str | None:
     return content_key(code)
 
 
-def content_key(code) -> str:
+def content_key(code, identity=None) -> str:
     """The key of `code` compiled by this Ember, LLVM and CPU, cache or not (it also names
     the symbols of relocatable code, see `names`)."""
     from ember.runtime import codestore as storage
 
-    version, llvm_version, cpu = _identity()
+    version, llvm_version, cpu = identity or _identity()
     return storage.key(code, "", ember_version=version, llvm_version=llvm_version,
                        cpu_features=cpu)
 
 
-def _helper_key(name: str) -> str:
-    import hashlib
+def _helper_key(name: str, identity=None) -> str:
+    from ember.runtime.codestore import sha256
 
-    return hashlib.sha256(repr(("shared helper", FORMAT, name, *_identity())).encode()
-                          ).hexdigest()
+    return sha256(repr(("shared helper", FORMAT, name, *(identity or _identity()))).encode()
+                  ).hexdigest()
 
 
 def _helper_get(name: str):
@@ -177,16 +261,12 @@ def names(key: str, stem: str) -> tuple[str, str]:
 def load(key: str, code):
     """The `Entry` stored under `key`, loaded and ready; None on a miss."""
     store = _store()
-    blob = store.get(key) if store is not None else None
-    if not blob:
+    data = store.get(key) if store is not None else None
+    split = _split(data) if data else None
+    if split is None:
         return None
+    meta, obj = split
     try:
-        import json
-
-        header, _, obj = blob.partition(b"\n")
-        meta = json.loads(header)
-        if meta.get("v") != FORMAT:
-            return None
         from ember.backend import entry as backend_entry
         from ember.backend.engine import get_engine
 
@@ -232,10 +312,27 @@ def header(module, entry) -> dict | None:
 
 
 def blob(meta: dict, object_code: bytes) -> bytes:
-    """A cache entry: the JSON header line, then the object code."""
-    import json
+    """A cache entry: the header's length and marshal data, then the object code."""
+    import marshal
 
-    return json.dumps(meta).encode() + b"\n" + object_code
+    head = marshal.dumps(meta)
+    return len(head).to_bytes(4, "little") + head + object_code
+
+
+def _split(data: bytes) -> tuple[dict, bytes] | None:
+    import marshal
+
+    if len(data) < 4:
+        return None
+    n = int.from_bytes(data[:4], "little")
+    try:
+        meta = marshal.loads(data[4:4 + n])
+    except (ValueError, EOFError, TypeError):
+        return None
+    obj = data[4 + n:]
+    if not isinstance(meta, dict) or meta.get("v") != FORMAT or not obj:
+        return None
+    return meta, obj
 
 
 def save(key: str, module, entry) -> bool:
@@ -257,18 +354,7 @@ def get(key: str) -> tuple[dict, bytes] | None:
     foreign-format entry)."""
     store = _store()
     data = store.get(key) if store is not None else None
-    if not data:
-        return None
-    import json
-
-    try:
-        head, _, obj = data.partition(b"\n")
-        meta = json.loads(head)
-    except ValueError:
-        return None
-    if not isinstance(meta, dict) or meta.get("v") != FORMAT or not obj:
-        return None
-    return meta, obj
+    return _split(data) if data else None
 
 
 def resolve(recipe, code):
@@ -284,12 +370,12 @@ def resolve(recipe, code):
     if kind == "kwnames":
         return tuple(sys.intern(s) for s in recipe[1])
     if kind == "helper":
-        import importlib
-
         module, _, name = recipe[1].partition(":")
         if module != "ember.slowpaths":
             raise ValueError(f"not a slow-path helper: {recipe[1]!r}")
-        return getattr(importlib.import_module(module), name)(*recipe[2:])
+        from ember import slowpaths
+
+        return getattr(slowpaths, name)(*recipe[2:])
     raise ValueError(f"unknown constant recipe {recipe!r}")
 
 
@@ -328,3 +414,54 @@ def _is_helper(symbol: str) -> bool:
 
 #: Constants rebuilt for loaded code (the machine code refers to them by address).
 _KEEP: list = []
+
+
+def local_hit(code):
+    """In the program's process, without LLVM: ("ok", header, object code, [(helper,
+    object code)], ms, True) (the compile server's reply for a cached function) if the
+    cache holds `code` and every shared helper it calls; else None."""
+    import time
+
+    t0 = time.perf_counter()
+    identity = local_identity()
+    if identity is None:
+        return None
+    store = _store()
+    data = store.get(content_key(code, identity))
+    split = _split(data) if data else None
+    if split is None:
+        return None
+    meta, obj = split
+    from ember.backend import loader
+
+    try:
+        needed = {s for s in loader.undefined_symbols(obj) if _is_helper(s)}
+    except ValueError:
+        return None
+    helpers: list = []
+    if not _local_helpers(store, identity, sorted(needed | set(meta.get("helpers", ()))),
+                          helpers, set()):
+        return None
+    return ("ok", meta, obj, helpers, (time.perf_counter() - t0) * 1000, True)
+
+
+def _local_helpers(store, identity, names, out: list, seen: set) -> bool:
+    """Append (name, object code) of the helpers `names` this process lacks, each after
+    the helpers it calls; False if one is not in the cache."""
+    from ember.backend import loader
+
+    for name in names:
+        if name in loader.SYMBOLS or name in seen:
+            continue
+        seen.add(name)
+        blob = store.get(_helper_key(name, identity))
+        if not blob:
+            return False
+        try:
+            deps = [s for s in loader.undefined_symbols(blob) if _is_helper(s) and s != name]
+        except ValueError:
+            return False
+        if not _local_helpers(store, identity, deps, out, seen):
+            return False
+        out.append((name, blob))
+    return True

@@ -11,7 +11,10 @@ import pytest
 
 from tests import harness
 
-SERVER = ("-X", "jit-threshold=100", "-X", "jit-background=1")
+# The code cache off: a warm cache would let the program load everything itself, with no
+# server at all (runtime/remote.py); these tests are about the server.
+SERVER = ("-X", "jit-threshold=100", "-X", "jit-background=1", "-X", "jit-cache=off")
+CACHED = SERVER[:4]
 ENV: dict[str, str] = {}
 
 # Makes f and g hot, then waits (running them) until the JIT decided both, so the rest
@@ -64,23 +67,25 @@ def test_compiled_in_the_server_and_loaded_without_llvm():
 
 
 def test_a_fresh_server_loads_from_the_cache_and_honours_its_setting(tmp_path):
-    """The second run's server finds both functions in the code cache, which it has never
-    compiled in this process, and still sends the shared helpers they call; with
-    `-X jit-cache=off` nothing is written to the cache."""
+    """With `-X jit-cache=off` nothing is written to the cache. The first run fills it;
+    the second loads both functions and the shared helpers they call from it (in the
+    program's process, without a server)."""
     program = HOT.replace("{tail}", "")
     expected = harness.cpython(["-c", program])
     off = tmp_path / "off"
-    r = harness.ember(["-c", program], ember_args=(*SERVER, "-X", "jit-cache=off"),
+    r = harness.ember(["-c", program], ember_args=SERVER,
                       env={"XDG_CACHE_HOME": str(off)})
     assert r.stdout == expected.stdout and _server_lines(r.stderr) == [
         "compiled ['f', 'g'] llvmlite False"], r.stderr
     assert not (off / "ember").exists()
     env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
-    for _run in ("fills the cache", "loads from it"):
-        r = harness.ember(["-c", program], ember_args=SERVER, env=env)
+    for run in ("fills the cache", "loads from it"):
+        r = harness.ember(["-c", program], ember_args=(*CACHED, "-X", "jit-log"), env=env)
         assert r.returncode == 0, r.stderr
         assert r.stdout == expected.stdout
         assert _server_lines(r.stderr) == ["compiled ['f', 'g'] llvmlite False"], r.stderr
+        started = b"ember: compile server started" in r.stderr
+        assert started == (run == "fills the cache"), r.stderr
     assert any((tmp_path / "xdg" / "ember").rglob("*"))
 
 

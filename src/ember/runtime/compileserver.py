@@ -399,7 +399,11 @@ class _Server:
         mod = llvm.parse_assembly(str(support._build_breaker_module(engine)))
         mod.verify()
         engine._optimize(mod)
-        self.objects[support.HANDLE_EVAL_BREAKER] = engine.target_machine.emit_object(mod)
+        blob = engine.target_machine.emit_object(mod)
+        self.objects[support.HANDLE_EVAL_BREAKER] = blob
+        if self.codecache._store() is not None:
+            # So that programs can load cached code without this server (codecache).
+            self.codecache._helper_put(support.HANDLE_EVAL_BREAKER, blob)
 
     def _helpers_for(self, names, out: list) -> bool:
         """Append (name, object code) for `names` not sent yet, dependencies first;

@@ -83,6 +83,8 @@ class Remote:
             self._waiting.append(id(code))
             self._watch()
             return PENDING
+        if self._from_cache(func, types):
+            return sys.monitoring.DISABLE
         if self.client.outstanding >= MAX_OUTSTANDING:
             self.poll()
             return None
@@ -96,6 +98,28 @@ class Remote:
             return sys.monitoring.DISABLE
         self.poll()
         return sys.monitoring.DISABLE if id(code) not in self.pending else PENDING
+
+    def _from_cache(self, func, types) -> bool:
+        """Install func from the persistent code cache, here and now (no server, no
+        LLVM: `codecache.local_hit`); False on a miss."""
+        from ember import codecache
+
+        rt = self.rt
+        code = func.__code__
+        if type(func.__globals__) is not dict or type(func.__builtins__) is not dict:
+            return False
+        try:
+            reply = codecache.local_hit(code)
+        except Exception:  # noqa: BLE001 - a bad entry is a miss
+            reply = None
+        if reply is None:
+            return False
+        rt.record_profile(code, types)
+        try:
+            self.load_and_install(func, reply)
+        except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
+            rt._internal_error(code, exc)
+        return True
 
     def _watch(self) -> None:
         """Let the counter call `poll` when replies arrive, or the warm-up ends."""
@@ -123,6 +147,10 @@ class Remote:
             code, func_ref, _number, types = entry
             func = func_ref()
             if func is None or func.__code__ is not code:
+                if self.rt.counter is not None:
+                    self.rt.counter.decide(code)
+                continue
+            if self._from_cache(func, types):
                 if self.rt.counter is not None:
                     self.rt.counter.decide(code)
                 continue
