@@ -31,8 +31,8 @@ def test_direct_calls_run_the_body_and_count_natively():
     entry = jit(callee_ab).__code__ and None  # noqa: F841 - compiled in place
     from ember.runtime import install
 
-    rec = install._installed[id(callee_ab)]
-    native = ctypes.c_int64.from_address(rec.entry.native_calls)
+    rec = install.record(id(callee_ab))
+    native = ctypes.c_int64.from_address(rec.native_calls)
     before = native.value
     assert jit(caller_n)(50) == want
     assert native.value - before == 50  # every call ran the body (directly, counted)

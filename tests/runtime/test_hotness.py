@@ -241,11 +241,11 @@ LOOP_ONCE = """
         import ember
         from ember.runtime import install
 
-        rec = install._installed.get(id(work))
+        rec = install.record(id(work))
         counts = None
         if rec is not None:
             read = lambda addr: ctypes.c_int64.from_address(addr).value
-            counts = [read(rec.entry.native_calls), read(rec.entry.interpreted_calls)]
+            counts = [read(rec.native_calls), read(rec.interpreted_calls)]
         with open(evidence, "w") as f:
             json.dump({"stats": ember.stats(), "calls": counts}, f)
 """

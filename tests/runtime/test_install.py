@@ -147,7 +147,7 @@ def test_address_reuse_after_destroy(forwarding):
     assert install.vectorcall_of(h) == install.PY_VECTORCALL
     h.__defaults__ = (1,)  # no event for a function Ember does not know
     install.install(h, forwarding)
-    assert install.is_installed(h) and install._installed[address].code is h.__code__
+    assert install.is_installed(h) and install.record(address).code is h.__code__
     assert h(5) == 5
     assert install.uninstall(h) and not install.is_installed(h)
 

@@ -137,7 +137,9 @@ class Client:
         self._buffer = bytearray()
         self._sent = 0  # requests sent
         self._answered = 0  # replies received
-        self._ready: dict[int, object] = {}  # replies received but not yet taken
+        # (request number, reply) received but not yet taken, in order: a list (a dict
+        # that empties and fills again flips in and out of gc.get_objects()).
+        self._ready: list = []
 
     @property
     def reply_fd(self) -> int:
@@ -155,7 +157,7 @@ class Client:
         fds, self._fds = self._fds, None
         self._owner, self.pid, self.startup_ms = os.getpid(), None, 0.0
         self.failed = None if self.failed == "closed" else self.failed
-        self.hello, self._buffer, self._ready = False, bytearray(), {}
+        self.hello, self._buffer, self._ready = False, bytearray(), []
         self._sent = self._answered = 0
         for fd in fds or ():
             if fd >= 0:
@@ -252,11 +254,15 @@ class Client:
     def wait(self, number: int):
         """The reply to request `number`, blocking until it comes (the GIL is released
         while waiting); the replies before it wait for `poll`."""
-        while number not in self._ready:
+        while not any(n == number for n, _ in self._ready):
             if self._fds is None:
                 self._fail(self.failed or "the compile server went away")
             self._receive(self._fds[1])
-        return self._ready.pop(number)
+        for i, (n, reply) in enumerate(self._ready):
+            if n == number:
+                del self._ready[i]
+                return reply
+        raise AssertionError("unreachable")
 
     def compile(self, code):
         """`submit` then `wait`: the server's reply for `code`. Raises ServerError if
@@ -264,7 +270,7 @@ class Client:
         return self.wait(self.submit(code))
 
     def _take(self) -> list:
-        out = sorted(self._ready.items())
+        out = list(self._ready)
         self._ready.clear()
         return out
 
@@ -289,7 +295,7 @@ class Client:
                 self._hello(message)
             else:
                 self._answered += 1
-                self._ready[self._answered] = message
+                self._ready.append((self._answered, message))
 
     def _hello(self, message) -> None:
         if not (isinstance(message, tuple) and message[:1] == ("hello",)):

@@ -294,6 +294,10 @@ class Runtime:
         return got
 
     def record_profile(self, code, types) -> None:
+        """The profile of `code` for the next tier (runtime/profile.py). Not at threshold 0
+        (nothing warmed up), unless -X jit-dump=profile asks to see it."""
+        if self.options.threshold == 0 and "profile" not in self.options.dump:
+            return
         from ember.runtime import profile
 
         profile.record(code, profile.named_types(code, types),

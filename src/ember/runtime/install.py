@@ -13,8 +13,8 @@ about to change (the compiled code assumed the old ones), and forgets a function
 is destroyed, logging both. So no Python code of Ember's runs when a closure is created or
 a function freed, and a tracer or profiler never sees Ember.
 
-Here, `_installed` keeps what the stats need (the code object, the entry), keyed by the
-function's address; it holds no reference to the function, so installing never keeps a
+Here, `_installed` keeps what the stats need (the code object, the entry's counters),
+keyed by the function's address; it holds no reference to the function, so installing never keeps a
 function alive. `drain()` reads the C log, in order, before every use of `_installed`:
 a destroyed function's record goes (its address may be reused by a new function), a
 modified one's goes and is reported to `on_invalidate`. So an invalidation reaches the
@@ -35,15 +35,35 @@ _WATCH_EVENTS = {
 
 
 class Installed:
-    __slots__ = ("address", "code", "entry")
+    """What `record(address)` answers: the code object an entry was compiled for and
+    the addresses of its two call counters (calls that ran the body, calls handed to
+    CPython)."""
 
-    def __init__(self, address: int, code, entry) -> None:
+    __slots__ = ("address", "code", "native_calls", "interpreted_calls")
+
+    def __init__(self, address: int, code, native_calls: int, interpreted_calls: int):
         self.address = address  # id() of the function object
-        self.code = code  # the code object the entry was compiled for
-        self.entry = entry  # backend.entry.Entry (its machine code lives as long as the engine)
+        self.code = code
+        self.native_calls = native_calls
+        self.interpreted_calls = interpreted_calls
 
 
-_installed: dict[int, Installed] = {}
+#: id(function) -> the code object it was compiled for; and -> (the entry's counters),
+#: as one int pair packed in an int. Flat, plain values: installing adds no object the
+#: cycle collector tracks (programs and CPython's own tests count gc.get_objects()).
+_installed: dict[int, object] = {}
+_counters: dict[int, int] = {}
+
+
+def record(address: int) -> Installed | None:
+    """The record of the function at `address`, if Ember installed code on it."""
+    code = _installed.get(address)
+    if code is None:
+        return None
+    both = _counters[address]
+    return Installed(address, code, both >> 64, both & ((1 << 64) - 1))
+
+
 #: Called as on_invalidate(code, reason) for a function a watched change sent back.
 on_invalidate = None
 
@@ -56,7 +76,8 @@ def install(func, entry) -> None:
     """Route every call of `func` through `entry` (a backend.entry.Entry)."""
     drain()
     _hotness.install(func, entry.address)  # RuntimeError if another vectorcall is set
-    _installed[id(func)] = Installed(id(func), func.__code__, entry)
+    _installed[id(func)] = func.__code__
+    _counters[id(func)] = (entry.native_calls << 64) | entry.interpreted_calls
     if getattr(entry, "body", 0) and entry.direct_argcount >= 0:
         # Compiled callers may call the body directly while this entry is the
         # function's vectorcall (src/ember/_calls.c).
@@ -68,6 +89,7 @@ def uninstall(func) -> bool:
     """Send `func` back to the interpreter; False if Ember had nothing on it."""
     drain()
     _installed.pop(id(func), None)
+    _counters.pop(id(func), None)
     return _hotness.uninstall(func)
 
 
@@ -75,6 +97,7 @@ def uninstall_all() -> None:
     drain()
     _hotness.uninstall_all()
     _installed.clear()
+    _counters.clear()
 
 
 def shutdown() -> None:
@@ -82,18 +105,20 @@ def shutdown() -> None:
     drain()
     _hotness.clear()
     _installed.clear()
+    _counters.clear()
 
 
 def drain() -> None:
     """Apply the C watcher's log: forget destroyed functions, report invalidated ones."""
     for address, code_address, event in _hotness.take_events():
-        rec = _installed.get(address)
-        if rec is None or id(rec.code) != code_address:
+        code = _installed.get(address)
+        if code is None or id(code) != code_address:
             continue  # not a function installed through here (or already forgotten)
         del _installed[address]
+        _counters.pop(address, None)
         reason = _WATCH_EVENTS.get(event)
         if reason is not None and on_invalidate is not None:
             try:
-                on_invalidate(rec.code, reason)
+                on_invalidate(code, reason)
             except Exception:  # noqa: BLE001 - a broken report never reaches the program
                 pass

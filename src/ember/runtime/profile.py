@@ -24,18 +24,28 @@ import sys
 # `warnings` with it (~1.5 ms).
 from _weakref import ref as _ref
 
-#: id(code) -> (weak reference to the code object, Profile).
-_PROFILES: dict[int, tuple] = {}
+
+class _CodeRef(_ref):
+    """A weak reference to a code object that carries its profile."""
+
+    __slots__ = ("profile",)
+
+
+#: id(code) -> weak reference to the code object (its `profile` attached).
+_PROFILES: dict[int, _CodeRef] = {}
 
 
 def profile_of(code):
     """The Profile recorded for `code`, or None."""
-    entry = _PROFILES.get(id(code))
-    return entry[1] if entry is not None and entry[0]() is code else None
+    ref = _PROFILES.get(id(code))
+    return ref.profile if ref is not None and ref() is code else None
 
 
-def _forget(key: int):
-    return lambda _dead: _PROFILES.pop(key, None)
+def _forget(ref) -> None:
+    for key, value in list(_PROFILES.items()):
+        if value is ref:
+            del _PROFILES[key]
+            break
 
 
 class Profile:
@@ -94,7 +104,9 @@ def record(code, args: list, dump: bool = False) -> Profile:
     """Record (and with `dump`, print) the profile of `code`, whose hot frame had
     parameters of the types `args` (`named_types`)."""
     prof = Profile(args, code._co_code_adaptive)
-    _PROFILES[id(code)] = (_ref(code, _forget(id(code))), prof)
+    ref = _CodeRef(code, _forget)
+    ref.profile = prof
+    _PROFILES[id(code)] = ref
     if dump:
         args = ", ".join(f"{a[0]}: {a[2]}" if a[1] == "builtins" else f"{a[0]}: {a[1]}.{a[2]}"
                          for a in prof.args if a) or "-"

@@ -37,15 +37,63 @@ PENDING = 1
 MAX_OUTSTANDING = 16
 
 
+class _Pending:
+    """id(code) -> (code, weak ref to func, request number or None, argument types), for
+    the few functions whose compile is under way: a list, not a dict. A dict that empties
+    and fills again is untracked and re-tracked by the cycle collector, which programs
+    (and CPython's own tests) see as objects appearing in gc.get_objects()."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: list = []
+
+    def _find(self, key) -> int:
+        for i, item in enumerate(self._items):
+            if item[0] == key:
+                return i
+        return -1
+
+    def __contains__(self, key) -> bool:
+        return self._find(key) >= 0
+
+    def __setitem__(self, key, value) -> None:
+        i = self._find(key)
+        if i >= 0:
+            self._items[i] = (key, value)
+        else:
+            self._items.append((key, value))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def pop(self, key, default=None):
+        i = self._find(key)
+        return self._items.pop(i)[1] if i >= 0 else default
+
+    def key_of(self, number):
+        for key, value in self._items:
+            if value[2] == number:
+                return key
+        return None
+
+    def numbers(self) -> list:
+        return sorted(value[2] for _key, value in self._items if value[2] is not None)
+
+    def values(self) -> list:
+        return [value for _key, value in self._items]
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
 class Remote:
     def __init__(self, runtime) -> None:
         from ember.runtime import compileserver
 
         self.rt = runtime
         self.client = compileserver.Client(runtime.options.cache)
-        # id(code) -> (code, weak ref to func, request number, argument types)
-        self.pending: dict[int, tuple] = {}
-        self._by_number: dict[int, int] = {}  # request number -> id(code)
+        self.pending = _Pending()
         self._waiting: list[int] = []  # id(code) of pending code not sent yet (warm-up)
         self._hello_seen = False
         # Set while replies are being handled: code run then (imports, the standard
@@ -182,7 +230,6 @@ class Remote:
         # Weakly: a queued compile must not keep the function alive (its destruction,
         # and the callbacks of weak references to it, stay where CPython has them).
         self.pending[id(code)] = (code, ref(func), number, types)
-        self._by_number[number] = id(code)
         return number
 
     def poll(self) -> None:
@@ -219,8 +266,8 @@ class Remote:
                 self._send_waiting()
             for number, reply in self.client.poll():
                 self._answer(number, reply)
-            while self._by_number:
-                number = min(self._by_number)
+            while self.pending.numbers():
+                number = self.pending.numbers()[0]
                 self._answer(number, self.client.wait(number))
         except compileserver.ServerError as exc:
             self._lost(exc)
@@ -251,8 +298,8 @@ class Remote:
                 self._lost(exc)
                 self.close()
                 return
-        key = self._by_number.pop(number, None)
-        entry = self.pending.pop(key, None) if key is not None else None
+        key = self.pending.key_of(number)
+        entry = self.pending.pop(key) if key is not None else None
         if entry is None:
             return
         code, func_ref, _number, _types = entry
@@ -274,9 +321,8 @@ class Remote:
         rt = self.rt
         rt.stats.log(f"{exc}; compiling in this process instead")
         self._unwatch()
-        lost = list(self.pending.values())
+        lost = self.pending.values()
         self.pending.clear()
-        self._by_number.clear()
         self._waiting.clear()
         for code, func_ref, _number, types in lost:
             if rt.counter is not None:
@@ -332,7 +378,6 @@ class Remote:
         self._unwatch()
         self.client.close()  # the server ends with its lifetime pipe
         self.pending.clear()
-        self._by_number.clear()
         self._waiting.clear()
 
     def after_fork(self) -> None:
@@ -345,7 +390,6 @@ class Remote:
             for code, *_rest in self.pending.values():
                 counter.forget(code)
         self.pending.clear()
-        self._by_number.clear()
         self._waiting.clear()
         self._hello_seen = False
 

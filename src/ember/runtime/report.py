@@ -69,9 +69,10 @@ class Stats:
     def __init__(self, threshold: int, log: str | None = None, started: float | None = None):
         self.threshold = threshold
         self.started = time.perf_counter() if started is None else started
-        self.compiled: list[Compiled] = []
-        self.refused: list[Refused] = []
-        self.invalidated: list[Invalidated] = []
+        # The records, flat: the fields of each, one after the other, all of them plain
+        # values (str, int, float, bool): recording adds no object the cycle collector
+        # tracks (programs, and CPython's own tests, count gc.get_objects()).
+        self._flat: dict[type, list] = {Compiled: [], Refused: [], Invalidated: []}
         self._log_target = log
         self._log_file = None
         #: Why hotness is not counted (None while it is), and the C counter when it is.
@@ -84,25 +85,42 @@ class Stats:
 
     # -- recording ---------------------------------------------------------------------
 
+    def _records(self, cls) -> list:
+        flat, n = self._flat[cls], len(cls.__slots__)
+        return [cls(*flat[i:i + n]) for i in range(0, len(flat), n)]
+
+    @property
+    def compiled(self) -> list:
+        return self._records(Compiled)
+
+    @property
+    def refused(self) -> list:
+        return self._records(Refused)
+
+    @property
+    def invalidated(self) -> list:
+        return self._records(Invalidated)
+
+    def _add(self, cls, *values):
+        self._flat[cls].extend(values)
+        return cls(*values)
+
     def record_compiled(self, code, tier: int, compile_ms: float, cached: bool = False) -> None:
-        rec = Compiled(*where(code), tier, round(compile_ms, 3), cached)
-        self.compiled.append(rec)
+        rec = self._add(Compiled, *where(code), tier, round(compile_ms, 3), cached)
         self.log(
             f"compiled {rec.qualname} ({_short(rec.filename)}:{rec.firstlineno}) "
             f"tier {tier} in {compile_ms:.1f} ms" + (" (from the code cache)" if cached else "")
         )
 
     def record_refused(self, code, reason: str, detail: str = "") -> None:
-        rec = Refused(*where(code), reason, detail)
-        self.refused.append(rec)
+        rec = self._add(Refused, *where(code), reason, detail)
         extra = f" ({detail})" if detail else ""
         self.log(
             f"refused {rec.qualname} ({_short(rec.filename)}:{rec.firstlineno}): {reason}{extra}"
         )
 
     def record_invalidated(self, code, reason: str) -> None:
-        rec = Invalidated(*where(code), reason)
-        self.invalidated.append(rec)
+        rec = self._add(Invalidated, *where(code), reason)
         self.log(f"invalidated {rec.qualname} ({_short(rec.filename)}:{rec.firstlineno}): {reason}")
 
     def log(self, line: str) -> None:
@@ -128,8 +146,7 @@ class Stats:
             except Exception:  # noqa: BLE001 - a report never fails for this
                 pass
         # Snapshot first: building the dict runs Python code that may itself get hot.
-        compiled, refused = list(self.compiled), list(self.refused)
-        invalidated = list(self.invalidated)
+        compiled, refused, invalidated = self.compiled, self.refused, self.invalidated
         run_ms = (time.perf_counter() - self.started) * 1000
         compile_ms = sum(c.compile_ms for c in compiled)
         by_reason: dict[str, int] = {}
