@@ -1,6 +1,7 @@
 """Build hook: compile `src/ember/_hotness.c` (Ember's hotness counter and function
-watcher) with `_caches.c` and `_calls.c` (the C that compiled code calls) and
-`_loader.c` (loading object code without LLVM) into one extension at install time.
+watcher) with `_quicken.c` (superinstructions back in counted code), `_caches.c` and
+`_calls.c` (the C that compiled code calls) and `_loader.c` (loading object code without
+LLVM) into one extension at install time.
 
 hatchling runs this for every wheel it builds:
 
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "src" / "ember"
 SOURCE = PACKAGE / "_hotness.c"
 #: Compiled into the same extension: what compiled code calls (attribute caches, CALL).
-EXTRA_SOURCES = ("_caches.c", "_calls.c", "_loader.c")
+EXTRA_SOURCES = ("_caches.c", "_calls.c", "_loader.c", "_quicken.c")
 MISSING = "_hotness.missing"
 
 

@@ -83,6 +83,8 @@
 #define DECIDED ((uintptr_t)-1)
 /* ... and of one whose compile is under way elsewhere (on_hot answered an int). */
 #define PENDING ((uintptr_t)-2)
+/* Ember's sys.monitoring tool (OPTIMIZER_ID). */
+#define OWN_TOOL 5
 /* At most this often (ns), an event looks whether replies to compiles arrived. */
 #define REPLY_POLL_NS 1000000
 
@@ -286,6 +288,11 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
     uintptr_t units = (uintptr_t)extra;
     if (units == DECIDED) {
         return Py_NewRef(self->disable);
+    }
+    if (units == 0) {
+        /* The first event of this code (or the first since it was counted again): the
+           instrumentation that brought it here took its superinstructions away. */
+        ember_fuse_superinstructions(code, OWN_TOOL);
     }
     if (self->pending > 0) {
         Py_INCREF(code);  /* on_reply may install it, or anything */

@@ -18,6 +18,9 @@ int ember_calls_init(void);
 int ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_calls,
                           Py_ssize_t argcount);
 
+/* _quicken.c: superinstructions back in counted code (only Ember's tool on). */
+void ember_fuse_superinstructions(PyObject *code, int own_tool);
+
 /* _loader.c: load_object(data, resolve) -> {name: address}. */
 PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ember_symbol_address(PyObject *module, PyObject *name);

@@ -369,3 +369,35 @@ def test_the_compilers_dependencies_are_never_compiled():
     assert driver._not_compiled_here(values.__file__)
     assert driver._not_compiled_here(driver.__file__)
     assert not driver._not_compiled_here(__file__)
+
+
+def test_counted_code_keeps_its_superinstructions():
+    """sys.monitoring's instrumentation removes the superinstructions CPython 3.12 forms
+    (LOAD_FAST__LOAD_FAST, ...); the counter forms them again at a code object's first
+    event, so interpreted code runs the instructions it runs under CPython (checked with
+    dis, which shows the quickened ones); under a tracer they stay removed, as in
+    CPython."""
+    from tests import harness
+
+    program = textwrap.dedent("""
+        import dis, sys
+        def f(a, b):
+            c = a + b
+            d = c * a
+            return c, d
+        for i in range(20):
+            f(i, 2)
+        # (f's RESUME is instrumented while Ember counts it)
+        print([i.opname.removeprefix("INSTRUMENTED_")
+               for i in dis.get_instructions(f, adaptive=True)])
+        def g(a, b):
+            c = a
+            return c, b
+        sys.settrace(lambda *a: None)
+        for i in range(20):
+            g(i, 2)
+        sys.settrace(None)
+        print([i.opname for i in dis.get_instructions(g, adaptive=True)])
+    """)
+    result = harness.assert_same(["-c", program])
+    assert b"LOAD_FAST__LOAD_FAST" in result.stdout
