@@ -11,7 +11,7 @@
  * of one when the method slot was empty), else at the CALL. If a Python callee fails
  * before its frame ran (an argument error), CPython's error is raised at the CALL
  * itself, so prev_instr goes back there unless the traceback's newest entry is the
- * callee's.
+ * callee's (or the callee re-raised the exception being handled, with a bare `raise`).
  *
  * A call of a Python function that Ember compiled, with exactly its positional
  * parameters and no keywords, goes straight to the compiled body (`register_direct`),
@@ -225,13 +225,20 @@ python_target(PyObject *target, int unbound)
     return NULL;
 }
 
-/* Whether the raised exception's newest traceback entry is a frame of `code`. */
+/* Whether the raised exception left a frame of `code`: its newest traceback entry is
+   one, or it is `handled` (the exception being handled at the call, which a bare
+   `raise` in the callee re-raises without adding an entry). */
 static int
-raised_in(PyObject *code)
+raised_in(PyObject *code, PyObject *handled)
 {
     PyObject *exc = PyErr_GetRaisedException();
     PyObject *tb = exc != NULL ? PyException_GetTraceback(exc) : NULL;
+    int reraised = exc != NULL && exc == handled && handled != Py_None;
     PyErr_SetRaisedException(exc);
+    if (reraised) {
+        Py_XDECREF(tb);
+        return 1;
+    }
     if (tb == NULL) {
         return 0;
     }
@@ -260,6 +267,9 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
     }
     PyFunctionObject *py = python_target(target, !is_meth);
     frame->prev_instr = py != NULL ? at_call + CALL_CACHE_ENTRIES : at_call;
+    /* The exception being handled here: a callee's bare `raise` re-raises it without a
+       traceback entry of its own, yet its frame ran. */
+    PyObject *handled = tstate->exc_info != NULL ? tstate->exc_info->exc_value : NULL;
     PyObject *res;
     Direct *d;
     if (py != NULL && kwnames == NULL && direct_len
@@ -283,7 +293,7 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
         res = PyObject_Vectorcall(target, argv, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                   kwnames);
     }
-    if (res == NULL && py != NULL && !raised_in(py->func_code)) {
+    if (res == NULL && py != NULL && !raised_in(py->func_code, handled)) {
         frame->prev_instr = at_call;
     }
     return res;

@@ -433,9 +433,6 @@ def call_bare_raise_inside(x):
         bare_raise_in_callee()
 
 
-@pytest.mark.xfail(reason="calls.py moves prev_instr back to the CALL when the callee "
-                   "added no traceback entry; a bare raise in the callee adds none "
-                   "(tb_lasti 44 instead of CPython's 50); told the lead", strict=True)
 def test_bare_raise_sees_callers_handled_exception():
     jit(bare_raise_in_callee)
     check(call_bare_raise_inside, (0,))
