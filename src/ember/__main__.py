@@ -1,6 +1,7 @@
-"""`ember` as a command (`pip install .` script) and `python3.12 -m ember`.
+"""`python3.12 -m ember` (the `ember` command itself is scripts/ember, a sh script that
+execs the alias, or runs this when it cannot).
 
-Both re-execute the interpreter through its `ember-python` alias, so the program runs in
+This re-executes the interpreter through its `ember-python` alias, so the program runs in
 the real CPython binary (its own command line, REPL, tracebacks and exit statuses) and the
 JIT hook in `ember-jit.pth` switches on, in this process and in children started with
 `sys.executable`. `./ember` at the repository root skips this step and execs the alias
@@ -8,7 +9,6 @@ directly, which keeps start-up within a few milliseconds of `python3.12`.
 """
 
 import os
-import subprocess
 import sys
 
 ALIAS = "ember-python"
@@ -37,9 +37,22 @@ def main():
     import ember  # noqa: F401  (stops with one line on a Python other than 3.12)
 
     alias = alias_path()
-    # Interpreter flags given to *this* process (`python3.12 -O -m ember …`) carry over.
-    flags = subprocess._args_from_interpreter_flags()
-    os.execv(alias, [alias, *flags, *sys.argv[1:]])
+    os.execv(alias, [alias, *_interpreter_flags(), *sys.argv[1:]])
+
+
+def _interpreter_flags() -> list[str]:
+    """The interpreter flags given to *this* process (`python3.12 -O -m ember …`), to carry
+    over. `subprocess` knows how to rebuild them, but importing it costs ~10 ms, which
+    the `ember` command would pay at every start: only when some flag is set."""
+    f = sys.flags
+    if not (sys.warnoptions or sys._xoptions or f.debug or f.inspect or f.optimize
+            or f.dont_write_bytecode or f.no_user_site or f.no_site or f.ignore_environment
+            or f.verbose or f.bytes_warning or f.quiet or f.isolated or f.dev_mode
+            or f.safe_path):
+        return []
+    import subprocess
+
+    return subprocess._args_from_interpreter_flags()
 
 
 if __name__ == "__main__":
