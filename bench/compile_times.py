@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def defined_functions(path: str) -> set[tuple[str, int]]:
-    """(qualname, first line) of every function the program defines, generators,
-    coroutines and async generators excepted."""
+    """(qualname, first line) of every function the program defines (class bodies are
+    not functions), generators, coroutines and async generators excepted."""
     import inspect
 
     out = set()
@@ -35,8 +35,8 @@ def defined_functions(path: str) -> set[tuple[str, int]]:
         for const in code.co_consts:
             if hasattr(const, "co_code"):
                 flags = const.co_flags
-                if not flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE
-                                | inspect.CO_ASYNC_GENERATOR) and const.co_name != "<module>":
+                if flags & inspect.CO_OPTIMIZED and not flags & (
+                        inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
                     out.add((const.co_qualname, const.co_firstlineno))
                 walk(const)
 
