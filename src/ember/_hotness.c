@@ -21,11 +21,10 @@
  *     again at the next event of that code.
  *   - on_hot returns sys.monitoring.DISABLE once it decided (compiled or refused): the
  *     code is marked decided, and every later event of it returns DISABLE. An int
- *     means "its compile is under way elsewhere": the code is marked pending, its
- *     back-edges are switched off (its loops run free), and its calls, like every
- *     other event while anything is pending, look at most every millisecond whether
- *     replies arrived (`watch_replies`: on_reply() installs them and decides the code).
- *     Any other result means "not now": the count starts again from zero.
+ *     means "its compile is under way elsewhere": the code is marked pending and its
+ *     events are switched off (its calls and loops run free) until the runtime decides
+ *     it (`decide`, when the reply came: see _replies.c). Any other result means "not
+ *     now": the count starts again from zero.
  *   - if on_hot raises (it should not: the driver catches everything), the error is
  *     cleared and counted in `errors`, and the code is marked decided. A KeyboardInterrupt
  *     that arrived while the hook ran is not lost: SIGINT is re-tripped
@@ -67,8 +66,6 @@
 #include <Python.h>
 #include <structmember.h>
 #include <dlfcn.h>
-#include <poll.h>
-#include <time.h>
 #include "_native.h"
 /* The frame layout, for frame_function: compiled against this interpreter's own headers,
    so it is the layout of the interpreter that loads this module. */
@@ -77,7 +74,7 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 6
+#define EMBER_HOTNESS_VERSION 7
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
@@ -85,8 +82,6 @@
 #define PENDING ((uintptr_t)-2)
 /* Ember's sys.monitoring tool (OPTIMIZER_ID). */
 #define OWN_TOOL 5
-/* At most this often (ns), an event looks whether replies to compiles arrived. */
-#define REPLY_POLL_NS 1000000
 
 static Py_ssize_t extra_index = -1;
 
@@ -100,14 +95,8 @@ typedef struct {
     int py_headroom;
     int c_headroom;
     int busy;
-    /* Compiles under way elsewhere: while `pending` code objects wait for them, events
-       look (at most every REPLY_POLL_NS) whether `reply_fd` is readable, and then call
-       on_reply() to install what arrived. */
-    PyObject *on_reply;
-    int reply_fd;
+    /* Code objects marked pending (their compile is under way elsewhere). */
     long pending;
-    unsigned long long last_poll_ns;
-    unsigned long long wake_ns;  /* also call on_reply() once this time has come */
     /* Statistics, for tests, stats and measurements. */
     unsigned long long events;   /* callbacks received */
     unsigned long long hooks;    /* on_hot calls */
@@ -144,54 +133,6 @@ call_hook(Counter *self, PyObject *code, int is_jump)
     PyObject *res = call_hook_kept(self, code, is_jump);
     Py_DECREF(self);
     return res;
-}
-
-static unsigned long long
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
-}
-
-/* While code is pending: at most every REPLY_POLL_NS, if the reply pipe is readable, or
-   once the wake time has come, call on_reply() (which sends what waited for the
-   warm-up, installs what arrived and marks it decided). */
-static void
-poll_replies(Counter *self)
-{
-    if (self->busy || self->on_reply == NULL) {
-        return;
-    }
-    unsigned long long t = now_ns();
-    if (t - self->last_poll_ns < REPLY_POLL_NS) {
-        return;
-    }
-    self->last_poll_ns = t;
-    if (self->wake_ns && t >= self->wake_ns) {
-        self->wake_ns = 0;
-    }
-    else {
-        struct pollfd p = {.fd = self->reply_fd, .events = POLLIN};
-        if (self->reply_fd < 0 || poll(&p, 1, 0) <= 0) {
-            return;
-        }
-    }
-    PyObject *on_reply = Py_NewRef(self->on_reply);
-    self->busy = 1;
-    PyObject *res = PyObject_CallNoArgs(on_reply);
-    self->busy = 0;
-    Py_DECREF(on_reply);
-    if (res == NULL) {
-        self->errors++;
-        int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
-        PyErr_Clear();
-        if (interrupted) {
-            PyErr_SetInterrupt();
-        }
-        return;
-    }
-    Py_DECREF(res);
 }
 
 static PyObject *
@@ -235,15 +176,15 @@ call_hook_kept(Counter *self, PyObject *code, int is_jump)
         return Py_NewRef(self->disable);
     }
     if (PyLong_CheckExact(res)) {
-        /* An int: its compile is under way elsewhere. Its back-edges are switched off
-           (this one now, the others at their next event): its loops run free; its
-           calls look for the reply (`poll_replies`). */
+        /* An int: its compile is under way elsewhere. Its events are switched off (this
+           one now, the others at their next firing): its calls and loops run free; the
+           reply is noticed by the thread of _replies.c. */
         Py_DECREF(res);
         if (state != PENDING) {
             self->pending++;
             set_units(code, PENDING);
         }
-        return Py_NewRef(is_jump ? self->disable : Py_None);
+        return Py_NewRef(self->disable);
     }
     Py_DECREF(res);
     if (state != PENDING) {
@@ -294,23 +235,8 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
            instrumentation that brought it here took its superinstructions away. */
         ember_fuse_superinstructions(code, OWN_TOOL);
     }
-    if (self->pending > 0) {
-        Py_INCREF(code);  /* on_reply may install it, or anything */
-        poll_replies(self);
-        void *after = NULL;
-        int failed = PyUnstable_Code_GetExtra(code, extra_index, &after) < 0;
-        Py_DECREF(code);
-        if (failed) {
-            PyErr_Clear();
-            Py_RETURN_NONE;
-        }
-        units = (uintptr_t)after;
-        if (units == DECIDED) {
-            return Py_NewRef(self->disable);
-        }
-    }
     if (units == PENDING) {
-        return nargs == 3 ? Py_NewRef(self->disable) : Py_NewRef(Py_None);
+        return Py_NewRef(self->disable);  /* its calls and loops run free meanwhile */
     }
     if (units < self->threshold) {
         units += weight; /* no overflow: threshold and weights are far below 2**62 */
@@ -367,8 +293,6 @@ Counter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->call_weight = call_weight;
     self->py_headroom = py_headroom;
     self->c_headroom = c_headroom;
-    self->on_reply = NULL;
-    self->reply_fd = -1;
     return (PyObject *)self;
 }
 
@@ -377,7 +301,6 @@ Counter_traverse(Counter *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->on_hot);
-    Py_VISIT(self->on_reply);
     return 0;
 }
 
@@ -385,7 +308,6 @@ static int
 Counter_clear(Counter *self)
 {
     Py_CLEAR(self->on_hot); /* `disable` stays until dealloc: it is in no cycle */
-    Py_CLEAR(self->on_reply);
     return 0;
 }
 
@@ -480,34 +402,7 @@ Counter_decide(PyObject *op, PyObject *code)
     Py_RETURN_NONE;
 }
 
-static PyObject *
-Counter_watch_replies(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
-{
-    Counter *self = (Counter *)op;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "watch_replies(fd, on_reply, wake_ns)");
-        return NULL;
-    }
-    long fd = PyLong_AsLong(args[0]);
-    unsigned long long wake = PyLong_AsUnsignedLongLong(args[2]);
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
-    if (args[1] != Py_None && !PyCallable_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "on_reply must be callable or None");
-        return NULL;
-    }
-    Py_XSETREF(self->on_reply, args[1] == Py_None ? NULL : Py_NewRef(args[1]));
-    self->reply_fd = self->on_reply != NULL ? (int)fd : -1;
-    self->wake_ns = self->on_reply != NULL ? wake : 0;
-    Py_RETURN_NONE;
-}
-
 static PyMethodDef Counter_methods[] = {
-    {"watch_replies", (PyCFunction)(void (*)(void))Counter_watch_replies, METH_FASTCALL,
-     "watch_replies(fd, on_reply, wake_ns): while code is pending, events call "
-     "on_reply() (at most every millisecond) when fd is readable, and once when "
-     "time.monotonic_ns() reaches wake_ns (0: never); (-1, None, 0) stops."},
     {"decide", (PyCFunction)Counter_decide, METH_O,
      "decide(code): the JIT decided about code (elsewhere than in its own hook): its "
      "next event returns DISABLE without calling on_hot."},
@@ -977,6 +872,13 @@ attr_cache_layout(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 }
 
 static PyMethodDef module_methods[] = {
+    {"replies_watch", (PyCFunction)(void (*)(void))ember_replies_watch, METH_FASTCALL,
+     "replies_watch(fd, wake_ns, callback): call callback() on the main thread when fd is "
+     "readable, and once at wake_ns (time.monotonic_ns(); 0: never)."},
+    {"replies_stop", ember_replies_stop, METH_NOARGS,
+     "replies_stop() -> bool: stop and join the thread waiting for replies."},
+    {"replies_forget", ember_replies_forget, METH_NOARGS,
+     "replies_forget(): in a fork's child (the parent's thread is not there)."},
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
      "register_direct(entry, body, native_calls, argcount): compiled callers may call "
      "body directly for calls of argcount positional arguments."},

@@ -21,6 +21,11 @@ int ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_call
 /* _quicken.c: superinstructions back in counted code (only Ember's tool on). */
 void ember_fuse_superinstructions(PyObject *code, int own_tool);
 
+/* _replies.c: the thread that waits for the compile server's replies. */
+PyObject *ember_replies_watch(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *ember_replies_stop(PyObject *module, PyObject *ignored);
+PyObject *ember_replies_forget(PyObject *module, PyObject *ignored);
+
 /* _loader.c: load_object(data, resolve) -> {name: address}. */
 PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ember_symbol_address(PyObject *module, PyObject *name);

@@ -217,26 +217,55 @@ def test_a_forked_child_gets_its_own_server():
     assert _server_lines(r.stderr) == ["compiled ['f', 'g']"] * 2, r.stderr
 
 
-def test_no_thread_of_embers_while_the_server_compiles():
-    """Requests and replies are handled on the program's thread: while compiles are
-    under way the process has one thread, and os.fork() in __main__ gives no
-    'multi-threaded' DeprecationWarning (3.12 counts the OS threads)."""
+def test_no_python_thread_while_the_server_compiles():
+    """Replies are installed on the program's thread: while compiles are under way there
+    is no Python thread of Ember's (the native watcher of _replies.c is none), os.fork()
+    in __main__ gives no 'multi-threaded' DeprecationWarning (3.12 counts the OS
+    threads), and once nothing is pending the process is back to one OS thread."""
     program = textwrap.dedent("""
-        import os, sys, _thread
+        import os, sys, threading, time, _thread
+        def os_threads():
+            return int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[17])
         def f(x):
             return [i * x for i in range(x)]
         def g(s):
             return s.upper() + s
         for _ in range(500):
             f(3), g("a")
-        threads = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[17])
-        print("threads", threads, _thread._count())
+        print("threads", threading.active_count(), _thread._count())
         sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
             os._exit(7)
         _, status = os.waitpid(pid, 0)
         print("child", os.waitstatus_to_exitcode(status), sum(f(4)), g("b"))
+        deadline = time.monotonic() + 60
+        while os_threads() != 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("os threads once compiled", os_threads())
+    """)
+    harness.assert_same(["-c", program], ember_args=SERVER)
+
+
+def test_ctrl_c_interrupts_a_sleep_while_compiles_are_pending():
+    """SIGINT reaches the main thread (the watcher thread blocks all signals), so a
+    time.sleep() under way is cut short exactly as under CPython."""
+    program = textwrap.dedent("""
+        import os, signal, threading, time
+        def f(x):
+            return [i * x for i in range(x)]
+        for _ in range(500):
+            f(3)
+        if os.fork() == 0:
+            time.sleep(0.3)
+            os.kill(os.getppid(), signal.SIGINT)
+            os._exit(0)
+        t = time.monotonic()
+        try:
+            time.sleep(30)
+        except KeyboardInterrupt:
+            print("interrupted early", time.monotonic() - t < 20)
+        os.wait()
     """)
     harness.assert_same(["-c", program], ember_args=SERVER)
 

@@ -118,7 +118,8 @@ class Runtime:
         if not _AT_FORK:
             import os
 
-            os.register_at_fork(after_in_child=_after_fork)
+            os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                                after_in_child=_after_fork)
         _AT_FORK[:] = [self]
 
         warmup = options.warmup
@@ -460,7 +461,26 @@ class Runtime:
 _AT_FORK: list = []
 
 
+def _before_fork() -> None:
+    # No thread of Ember's at the fork (3.12 warns when forking a multi-threaded process).
+    for rt in _AT_FORK:
+        if rt.remote is not None:
+            from ember import _hotness
+
+            _hotness.replies_stop()
+
+
+def _after_fork_in_parent() -> None:
+    for rt in _AT_FORK:
+        if rt.remote is not None and rt.enabled:
+            rt.remote._watch()
+
+
 def _after_fork() -> None:
+    from ember import _hotness
+
+    if _AT_FORK and _AT_FORK[0].remote is not None:
+        _hotness.replies_forget()
     for rt in _AT_FORK:
         rt._after_fork()
 

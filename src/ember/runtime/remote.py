@@ -6,17 +6,18 @@ its own. In the background (the default threshold):
 - `hot(code, frame)`, called by the C counter's hook when `code` is hot, reads the
   function and its argument types from the frame (in C), records the profile, sends the
   code to the server (started at the first one, without waiting for it) and answers
-  `PENDING`: the counter stops counting the code's loops and, while anything is
-  pending, lets its events look (in C, at most every millisecond) whether the reply
-  pipe is readable;
-- when it is, `poll` installs what has arrived, never blocking: object code loaded by
+  `PENDING`: the counter switches the code's events off, and a native thread of
+  Ember's C waits on the reply pipe (no GIL, no Python, not a Python thread; stopped
+  around os.fork());
+- when a reply arrives, that thread has `poll` run on the main thread (CPython's pending
+  calls), which installs what has arrived, never blocking: object code loaded by
   C (`backend.loader`), the constants table filled, the entry put on the function. The
   answered code objects are marked decided in the counter, so their next event
   switches counting off for good.
 
 So the program's thread spends microseconds per compile (sending the request, loading
-the machine code) and never waits for one; a program that ends first has paid only for
-the requests. `compile_now(func, types)` is the synchronous form (threshold 0,
+the machine code), never waits for one and pays nothing per call while it compiles; a
+program that ends first has paid only for the requests. `compile_now(func, types)` is the synchronous form (threshold 0,
 `-X jit-background=off`, `ember.jit`): send and wait. `drain()` waits for everything
 sent (`ember.stats()`).
 
@@ -28,9 +29,9 @@ If the server cannot start or goes away, the runtime compiles in this process in
 import sys
 
 #: The hook's answer for code whose compile is under way: the C counter marks it pending
-#: (its back-edges switched off, so its loops run free while it compiles) and, while
-#: anything is pending, its events look at most every millisecond whether replies
-#: arrived, calling `Remote.poll` when they did (`Counter.watch_replies`).
+#: (its events switched off, so its calls and loops run free while it compiles); a
+#: native thread waiting on the reply pipe has `Remote.poll` run on the main thread when
+#: replies arrive (src/ember/_replies.c).
 PENDING = 1
 #: Requests sent but not answered, at most: beyond, a hot function is counted again
 #: (so the pipe to the server never fills and blocks the program).
@@ -170,9 +171,12 @@ class Remote:
         return True
 
     def _watch(self) -> None:
-        """Let the counter call `poll` when replies arrive, or the warm-up ends."""
-        counter = self.rt.counter
-        if counter is None:
+        """Have `poll` run on the main thread when replies arrive, or the warm-up ends
+        (the thread of src/ember/_replies.c); stop that thread once nothing is pending."""
+        from ember import _hotness
+
+        if not len(self.pending):
+            _hotness.replies_stop()
             return
         wake = 0
         if self._waiting:
@@ -181,7 +185,7 @@ class Remote:
             rt = self.rt
             left = rt.warmup_s - (time.perf_counter() - rt.stats.started)
             wake = time.monotonic_ns() + max(int(left * 1e9), 0)
-        counter.watch_replies(self.client.reply_fd, self.poll, wake)
+        _hotness.replies_watch(self.client.reply_fd, wake, self.poll)
 
     def _send_waiting(self) -> None:
         """The warm-up is over: send what got hot during it, in order."""
@@ -253,6 +257,8 @@ class Remote:
                 self._answer(number, reply)
         finally:
             self._busy = False
+        if self.rt.enabled:
+            self._watch()
 
     def drain(self) -> None:
         """Wait for the reply to every request sent, and install them."""
@@ -394,9 +400,9 @@ class Remote:
         self._hello_seen = False
 
     def _unwatch(self) -> None:
-        counter = self.rt.counter
-        if counter is not None:
-            counter.watch_replies(-1, None, 0)
+        from ember import _hotness
+
+        _hotness.replies_stop()
 
 
 def _load_helpers(helpers) -> None:
