@@ -1,52 +1,85 @@
 """Acceptance programs (/work/shared/acceptance/*.py by default) under python3.12 and under
-Ember at its default threshold, taking turns; prints the median child CPU time (user+sys)
-of each and the ratio ember/cpython, plus the load average.
+Ember, taking turns; prints the median wall time and child CPU time (user+sys) of each,
+and the ratios ember/cpython, plus the load average.
 
-    .venv/bin/python bench/acceptance.py [--reps N] [programs...]
+    .venv/bin/python bench/acceptance.py [--reps N] [--thresholds N,N,...] [--cold]
+                                         [programs...]
 
-CPU time, not wall time, because the machine is shared; Ember's figure includes loading
-LLVM and every compile, which is what a user of these short programs pays.
+By default Ember runs at its defaults (`./ember prog`). `--thresholds` instead runs it at
+each given threshold with the default threshold's other settings (background compiles,
+the warm-up), which is how the default threshold was chosen (src/ember/defaults.py);
+`--cold` adds `-X jit-cache=off`, a first run. Wall time includes the compile server's
+work on the other core, CPU time only this process's: the machine is shared, so read
+both. Each value is one whole process: start-up, loading LLVM and every compile are
+counted, as a user of these short programs pays them.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import math
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cpu_seconds(cmd: list[str], env: dict) -> float:
+def measure(cmd: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process and the children it waited for)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def variants(args) -> dict[str, list[str]]:
+    ember = str(ROOT / "ember")
+    cache = ["-X", "jit-cache=off"] if args.cold else []
+    if not args.thresholds:
+        return {"ember": [ember, *cache]}
+    return {f"t={n}": [ember, "-X", f"jit-threshold={n}", "-X", "jit-background=1",
+                       "-X", "jit-warmup=50", *cache]
+            for n in args.thresholds.split(",")}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--thresholds", help="comma-separated thresholds to compare")
+    ap.add_argument("--cold", action="store_true", help="the code cache off (a first run)")
     ap.add_argument("programs", nargs="*")
     args = ap.parse_args()
     programs = args.programs or sorted(glob.glob(str(ROOT.parent / "shared" / "acceptance" / "*.py")))
-    cpython = [sys.executable]
-    ember = [str(ROOT / "ember")]
+    cmds = {"cpython": [sys.executable], **variants(args)}
     env = dict(os.environ)
     print(f"load average before: {os.getloadavg()}")
+    ratios: dict[str, list[float]] = {name: [] for name in cmds if name != "cpython"}
     for prog in programs:
-        c, e = [], []
+        for cmd in cmds.values():  # a warm cache (unless --cold), compiled .pyc files
+            subprocess.run([*cmd, prog], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
         for _ in range(args.reps):
-            c.append(cpu_seconds([*cpython, prog], env))
-            e.append(cpu_seconds([*ember, prog], env))
-        mc, me = statistics.median(c), statistics.median(e)
-        print(f"{Path(prog).name:22s} cpython {mc * 1000:8.0f} ms  ember {me * 1000:8.0f} ms"
-              f"  ember/cpython {me / mc:6.2f}", flush=True)
+            for name, cmd in cmds.items():
+                runs[name].append(measure([*cmd, prog], env))
+        wall = {name: statistics.median(w for w, _ in r) for name, r in runs.items()}
+        cpu = {name: statistics.median(c for _, c in r) for name, r in runs.items()}
+        line = [f"{Path(prog).name:20s} cpython {wall['cpython'] * 1000:7.1f} ms"]
+        for name in ratios:
+            ratio = wall[name] / wall["cpython"]
+            ratios[name].append(ratio)
+            line.append(f"{name} {wall[name] * 1000:7.1f} ms {ratio:5.2f} (cpu {cpu[name] / cpu['cpython']:4.2f})")
+        print("  ".join(line), flush=True)
+    for name, rs in ratios.items():
+        geo = math.exp(sum(math.log(r) for r in rs) / len(rs))
+        print(f"{name}: geometric mean of wall ratios {geo:.3f}, worst {max(rs):.3f}")
     print(f"load average after: {os.getloadavg()}")
 
 

@@ -8,10 +8,12 @@ it for a bad option of its own.
 The fast path: when no Ember switch is set at all (no `-X jit…` option, no `EMBER_*`
 variable), the settings are the defaults, and at the defaults all a process needs before
 something gets hot is the C hotness counter: no stats, no log, no options to parse. So this
-module then loads `ember._hotness` and `ember.options` (constants only) and registers the
-counter with `sys.monitoring`; the runtime (`ember.runtime.driver`, its report, the
-compiler) is imported by `_first_hot` when the first function gets hot, and a program where
-nothing does never loads it. `tests/cli/test_startup.py` guards what start-up loads.
+module then loads `ember._hotness` and `ember.defaults` (constants only) and registers the
+counter with `sys.monitoring`, and switches its events on when the warm-up ends (the
+first WARMUP_MS of the run count nothing: a native timer of `_replies.c` calls
+`_warmed_up`); the runtime (`ember.runtime.driver`, its report, the compiler) is imported
+by `_first_hot` when the first function gets hot, and a program where nothing does never
+loads it. `tests/cli/test_startup.py` guards what start-up loads.
 """
 
 import sys
@@ -22,6 +24,9 @@ _runtime_hot = None
 #: When the process started (time.perf_counter), for the run time in the stats and the
 #: compile warm-up.
 _started = 0.0
+#: The native timer is armed for `_warmed_up` (counting has not started yet).
+_timer = False
+_fork_hooks = False
 
 
 def _switch_given() -> bool:
@@ -67,41 +72,128 @@ def _start_counting() -> None:
     defaults write none)."""
     global _counter
     try:
-        from ember import _hotness, options
+        from ember import _hotness, defaults
     except ImportError:
         return
     mon = sys.monitoring
-    if getattr(_hotness, "VERSION", None) != options.HOTNESS_VERSION:
+    if getattr(_hotness, "VERSION", None) != defaults.HOTNESS_VERSION:
         return
     try:
-        mon.use_tool_id(options.MONITORING_TOOL, "ember")
+        mon.use_tool_id(defaults.MONITORING_TOOL, "ember")
     except ValueError:
         return
-    weight = options.BACK_EDGES_PER_CALL
+    weight = defaults.BACK_EDGES_PER_CALL
     _counter = _hotness.Counter(
-        _first_hot, threshold=options.DEFAULT_THRESHOLD * weight, call_weight=weight,
-        py_headroom=options.COMPILER_PY_FRAMES, c_headroom=options.COMPILER_C_UNITS)
-    mon.register_callback(options.MONITORING_TOOL, mon.events.PY_START, _counter)
-    mon.register_callback(options.MONITORING_TOOL, mon.events.JUMP, _counter)
-    mon.set_events(options.MONITORING_TOOL, mon.events.PY_START | mon.events.JUMP)
+        _first_hot, threshold=defaults.DEFAULT_THRESHOLD * weight, call_weight=weight,
+        py_headroom=defaults.COMPILER_PY_FRAMES, c_headroom=defaults.COMPILER_C_UNITS)
+    mon.register_callback(defaults.MONITORING_TOOL, mon.events.PY_START, _counter)
+    mon.register_callback(defaults.MONITORING_TOOL, mon.events.JUMP, _counter)
+    if not _arm():
+        _count_all()
     import atexit
 
     atexit.register(_at_exit)
 
 
+def _count_all() -> None:
+    from ember import defaults
+
+    mon = sys.monitoring
+    mon.set_events(defaults.MONITORING_TOOL, mon.events.PY_START | mon.events.JUMP)
+
+
+def _arm() -> bool:
+    """Have `_warmed_up` run when the warm-up ends (False if no thread can wait for it)."""
+    global _timer, _fork_hooks
+    import time
+
+    from ember import _hotness
+    from ember.defaults import WARMUP_MS
+
+    at = _started + WARMUP_MS / 1000
+    try:
+        _hotness.replies_watch(
+            -1, time.monotonic_ns() + max(int((at - time.perf_counter()) * 1e9), 0), _warmed_up)
+    except OSError:
+        return False
+    _timer = True
+    if not _fork_hooks:
+        import os
+
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_after_fork_in_child)
+        _fork_hooks = True
+    return True
+
+
+def _disarm() -> None:
+    global _timer
+    if _timer:
+        from ember import _hotness
+
+        _timer = False
+        _hotness.replies_stop()
+
+
+def _warmed_up() -> None:
+    """The warm-up is over: count from now on."""
+    if _timer:
+        _disarm()
+        _count_all()
+
+
+# The timer's thread must not exist at a fork (3.12 warns about forking a process with
+# threads); before the runtime exists these keep it across one. The runtime has its own.
+
+
+def _before_fork() -> None:
+    if _timer:
+        from ember import _hotness
+
+        _hotness.replies_stop()
+
+
+def _after_fork_in_parent() -> None:
+    if _timer and not _arm():
+        _warmed_up()
+
+
+def _after_fork_in_child() -> None:
+    if _timer:
+        from ember import _hotness
+
+        _hotness.replies_forget()  # the thread was the parent's
+        if not _arm():
+            _warmed_up()
+
+
 def _first_hot(code, frame):
     """The counter's hook on the fast path: the first time, start the runtime around the
     counter that is already counting, then let it decide."""
-    global _runtime_hot
     if _runtime_hot is None:
-        try:
-            from ember import runtime
+        adopt()
+    return _runtime_hot(code, frame)
 
+
+def adopt():
+    """The runtime, made now around the counter that counts (or waits for the end of the
+    warm-up to start): at the first hot function, or when the library interface
+    (`ember.jit`, `ember.install`, `ember.stats`) is used on the fast path."""
+    global _runtime_hot
+    from ember import runtime
+
+    if _runtime_hot is None:
+        waiting = _timer
+        if waiting:
+            _disarm()  # the runtime takes the warm-up over
+        try:
             opts = globals().get("OPTIONS") or __getattr__("OPTIONS")
-            _runtime_hot = runtime.adopt(opts, _counter, _started)._on_hot
+            _runtime_hot = runtime.adopt(opts, _counter, _started, counting=not waiting)._on_hot
         except Exception:  # noqa: BLE001 - the JIT never breaks the program
             _runtime_hot = _stay_off
-    return _runtime_hot(code, frame)
+            if waiting:
+                _count_all()  # still counted: the hook then turns each code off
+    return runtime.current()
 
 
 def _stay_off(code, frame):
@@ -109,6 +201,7 @@ def _stay_off(code, frame):
 
 
 def _at_exit() -> None:
+    _disarm()  # no thread of Ember's while the interpreter finalises
     if _runtime_hot is not None and _runtime_hot is not _stay_off:
         from ember import runtime
 

@@ -1,21 +1,33 @@
-/* Waiting for the compile server without costing the program anything.
+/* Waking the runtime without costing the program anything.
  *
- * While compiles are under way, the code waiting for them is "pending" in the counter:
- * all its events are off, so its calls and loops run at the interpreter's full speed.
- * Something must still notice when a reply arrives (or the warm-up ends, for code that
- * got hot too early): a native thread of this module, which only sleeps in poll() on the
- * reply pipe, never holds the GIL, runs no Python code and is no Python thread
- * (`threading` and `_thread._count()` do not see it). When it is time, it asks the main
- * thread to run the callback (Remote.poll) with Py_AddPendingCall, which CPython runs
- * at the main thread's next eval-breaker check; then it waits until that call ran before
- * it looks at the pipe again.
+ * The runtime has to act at moments no event of the program marks: when the compile
+ * server's reply for a pending function arrives (that code's events are off, so its
+ * calls run at the interpreter's full speed meanwhile), and when the warm-up ends (the
+ * first WARMUP_MS of a run count nothing at all). A native thread of this module waits
+ * for both: it sleeps in poll() on the reply pipe with the wake time as timeout, never
+ * holds the GIL while it waits, and is no Python thread (`threading` and
+ * `_thread._count()` do not see it). When it is time, it asks the main thread to run the
+ * callback with Py_AddPendingCall, which CPython runs at the main thread's next
+ * eval-breaker check. If the main thread does not get there soon (it waits in a join, a
+ * lock or a long C call), the thread takes the GIL itself (PyGILState_Ensure) and runs
+ * the callback there: a program whose main thread only waits for its workers still gets
+ * their code compiled. Either way the callback runs with tracing suspended
+ * (PyThreadState_EnterTracing), as a sys.monitoring callback does, so debuggers,
+ * profilers and coverage never see Ember's Python code.
  *
- * The thread exists only while something is pending (`replies_watch` starts it,
- * `replies_stop` ends and joins it, as does the runtime's atexit). Before os.fork() the
- * runtime stops it (3.12 warns about forking a process with threads, and counts OS
- * threads), and starts it again after, in the parent. It blocks every signal, so they
- * reach the main thread as under CPython. Its only trace, while it runs, is one more OS
- * thread in /proc/self/status.
+ * The thread exists only while there is something to wait for (`replies_watch` starts
+ * it, `replies_stop` ends and joins it, as does the runtime's atexit). Before os.fork()
+ * the runtime stops it (3.12 warns about forking a process with threads, and counts OS
+ * threads), and starts it again after. It blocks every signal, so they reach the main
+ * thread as under CPython. Its only trace, while it runs, is one more OS thread in
+ * /proc/self/status.
+ *
+ * The callback returns False when it cannot act now (Ember's own code is under way);
+ * then the thread waits, watching nothing, until replies_watch is called again.
+ *
+ * The callback may itself call replies_watch (new fd or wake time) or replies_stop; on
+ * the thread's own callback, replies_stop cannot join, so the thread ends by itself
+ * after the callback and detaches (`self_stop`), unless it is watched again first.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -33,11 +45,18 @@
 
 #include "_native.h"
 
+/* How long a pending call may wait for the main thread before the thread runs the
+   callback itself, and how often it re-trips the eval breaker meanwhile (ms). */
+#define MAIN_THREAD_GRACE_MS 20
+#define REBREAK_MS 5
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t thread;
-static int running = 0;            /* a thread exists (to be joined) */
-static int stopping = 0;
-static int scheduled = 0;          /* a pending call is asked for and has not run yet */
+static int running = 0;            /* a thread exists */
+static int stopping = 0;           /* replies_stop from another thread: it joins */
+static int self_stop = 0;          /* replies_stop from the thread's own callback */
+static int scheduled = 0;          /* the callback is asked for and has not run yet */
+static int paused = 0;             /* the callback returned False: wait for replies_watch */
 static int reply_fd = -1;
 static unsigned long long wake_ns = 0;  /* also call back at this time (0: never) */
 static int poke[2] = {-1, -1};     /* wakes the thread from poll() */
@@ -49,6 +68,12 @@ now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static int
+on_own_thread(void)
+{
+    return running && pthread_equal(pthread_self(), thread);
 }
 
 /* Py_AddPendingCall, called from a thread that is not the main thread, does not set the
@@ -75,27 +100,39 @@ wake_thread(void)
     }
 }
 
-/* On the main thread, with the GIL: the callback, its errors swallowed (the JIT never
-   breaks the program; a KeyboardInterrupt is given back to the program). */
+/* With the GIL, on the main thread (a pending call) or on the thread (its fallback): the
+   callback, once per request, its errors swallowed (the JIT never breaks the program; a
+   KeyboardInterrupt is given back to the program). */
 static int
 run_callback(void *Py_UNUSED(arg))
 {
     pthread_mutex_lock(&lock);
+    int asked = scheduled;
     scheduled = 0;
     pthread_mutex_unlock(&lock);
-    if (callback != NULL) {
-        PyObject *cb = Py_NewRef(callback);
-        PyObject *res = PyObject_CallNoArgs(cb);
-        Py_DECREF(cb);
-        if (res == NULL) {
-            int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
-            PyErr_Clear();
-            if (interrupted) {
-                PyErr_SetInterrupt();
-            }
-        }
-        Py_XDECREF(res);
+    if (!asked || callback == NULL) {
+        return 0;  /* the other way ran it already, or the watch was stopped */
     }
+    PyThreadState *tstate = PyThreadState_Get();
+    PyThreadState_EnterTracing(tstate);
+    PyObject *cb = Py_NewRef(callback);
+    PyObject *res = PyObject_CallNoArgs(cb);
+    Py_DECREF(cb);
+    if (res == Py_False) {
+        /* Not now (Ember's own code is under way): it calls replies_watch when done. */
+        pthread_mutex_lock(&lock);
+        paused = 1;
+        pthread_mutex_unlock(&lock);
+    }
+    if (res == NULL) {
+        int interrupted = PyErr_ExceptionMatches(PyExc_KeyboardInterrupt);
+        PyErr_Clear();
+        if (interrupted) {
+            PyErr_SetInterrupt();
+        }
+    }
+    Py_XDECREF(res);
+    PyThreadState_LeaveTracing(tstate);
     wake_thread();
     return 0;
 }
@@ -103,24 +140,38 @@ run_callback(void *Py_UNUSED(arg))
 static void *
 thread_main(void *Py_UNUSED(arg))
 {
+    int waited_ms = 0;  /* since the pending call was asked for */
     for (;;) {
         pthread_mutex_lock(&lock);
-        int stop = stopping, sched = scheduled, fd = reply_fd;
-        unsigned long long wake = wake_ns;
-        pthread_mutex_unlock(&lock);
-        if (stop) {
-            break;
+        if (stopping) {
+            pthread_mutex_unlock(&lock);
+            return NULL;  /* replies_stop joins it */
         }
+        if (self_stop) {
+            /* Ended by its own callback, and not watched again since: nobody joins it. */
+            pthread_detach(pthread_self());
+            running = self_stop = scheduled = 0;
+            reply_fd = -1;
+            wake_ns = 0;
+            pthread_mutex_unlock(&lock);
+            return NULL;
+        }
+        int sched = scheduled, fd = paused ? -1 : reply_fd;
+        unsigned long long wake = paused ? 0 : wake_ns;
+        pthread_mutex_unlock(&lock);
         struct pollfd fds[2] = {{.fd = poke[0], .events = POLLIN},
                                 {.fd = sched ? -1 : fd, .events = POLLIN}};
-        int timeout = sched ? 5 : -1;
+        int timeout = sched ? REBREAK_MS : -1;
         if (!sched && wake) {
             unsigned long long t = now_ns();
             timeout = t >= wake ? 0 : (int)((wake - t) / 1000000 + 1);
         }
         int n = poll(fds, 2, timeout);
         if (n < 0 && errno != EINTR) {
-            break;
+            pthread_mutex_lock(&lock);
+            self_stop = !stopping;  /* cannot wait: end as if stopped */
+            pthread_mutex_unlock(&lock);
+            continue;
         }
         if (fds[0].revents) {
             char buf[64];
@@ -130,7 +181,17 @@ thread_main(void *Py_UNUSED(arg))
         }
         if (sched) {
             if (n == 0) {
-                break_eval();
+                waited_ms += REBREAK_MS;
+                if (waited_ms >= MAIN_THREAD_GRACE_MS) {
+                    /* The main thread is busy elsewhere: run the callback here. */
+                    PyGILState_STATE g = PyGILState_Ensure();
+                    run_callback(NULL);
+                    PyGILState_Release(g);
+                    waited_ms = 0;
+                }
+                else {
+                    break_eval();
+                }
             }
             continue;
         }
@@ -144,24 +205,15 @@ thread_main(void *Py_UNUSED(arg))
         }
         scheduled = 1;
         pthread_mutex_unlock(&lock);
-        while (Py_AddPendingCall(run_callback, NULL) < 0) {
-            /* The queue is full: try again shortly. */
-            struct timespec pause = {0, 1000000};
-            nanosleep(&pause, NULL);
-            pthread_mutex_lock(&lock);
-            stop = stopping;
-            pthread_mutex_unlock(&lock);
-            if (stop) {
-                break;
-            }
-        }
+        waited_ms = 0;
+        /* A full queue (other pending calls) is fine: the fallback runs it. */
+        (void)Py_AddPendingCall(run_callback, NULL);
         break_eval();
     }
-    return NULL;
 }
 
-/* replies_watch(fd, wake_ns, callback): call callback() on the main thread when fd is
-   readable, and once at time.monotonic_ns() == wake_ns (0: never); starts the thread. */
+/* replies_watch(fd, wake_ns, callback): call callback() when fd (-1: none) is readable,
+   and once at time.monotonic_ns() >= wake_ns (0: never); starts the thread if needed. */
 PyObject *
 ember_replies_watch(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
 {
@@ -187,10 +239,12 @@ ember_replies_watch(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
     pthread_mutex_lock(&lock);
     reply_fd = (int)fd;
     wake_ns = wake;
+    paused = 0;
+    int own = on_own_thread();
+    self_stop = 0;  /* a stop from the thread's own callback is taken back */
     int start = !running;
     if (start) {
-        stopping = 0;
-        scheduled = 0;
+        stopping = self_stop = scheduled = 0;
     }
     pthread_mutex_unlock(&lock);
     if (start) {
@@ -199,41 +253,52 @@ ember_replies_watch(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
         sigset_t all, old;
         sigfillset(&all);
         pthread_sigmask(SIG_SETMASK, &all, &old);
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, 64 * 1024);
-        int err = pthread_create(&thread, &attr, thread_main, NULL);
-        pthread_attr_destroy(&attr);
+        /* The default stack: its fallback runs Python code (and what a collection finalises). */
+        pthread_mutex_lock(&lock);
+        int err = pthread_create(&thread, NULL, thread_main, NULL);
+        if (err == 0) {
+            running = 1;
+        }
+        pthread_mutex_unlock(&lock);
         pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (err != 0) {
             errno = err;
             return PyErr_SetFromErrno(PyExc_OSError);
         }
-        running = 1;
     }
-    else {
+    else if (!own) {
         wake_thread();
     }
     Py_RETURN_NONE;
 }
 
-/* replies_stop() -> bool: end and join the thread (True if there was one). */
+/* replies_stop() -> bool: end the thread (True if there was one); joined, unless called
+   from its own callback (then it ends by itself once the callback returns). */
 PyObject *
 ember_replies_stop(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
+    pthread_mutex_lock(&lock);
     if (!running) {
+        pthread_mutex_unlock(&lock);
         Py_RETURN_FALSE;
     }
-    pthread_mutex_lock(&lock);
+    if (on_own_thread()) {
+        self_stop = 1;
+        reply_fd = -1;
+        wake_ns = 0;
+        pthread_mutex_unlock(&lock);
+        Py_RETURN_TRUE;
+    }
     stopping = 1;
+    pthread_t joined = thread;
     pthread_mutex_unlock(&lock);
     wake_thread();
-    Py_BEGIN_ALLOW_THREADS
-    pthread_join(thread, NULL);
+    Py_BEGIN_ALLOW_THREADS  /* its fallback may be waiting for the GIL */
+    pthread_join(joined, NULL);
     Py_END_ALLOW_THREADS
-    running = 0;
     pthread_mutex_lock(&lock);
-    stopping = 0;
+    running = 0;
+    stopping = self_stop = scheduled = 0;
     reply_fd = -1;
     wake_ns = 0;
     pthread_mutex_unlock(&lock);
@@ -245,8 +310,10 @@ ember_replies_stop(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 PyObject *
 ember_replies_forget(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
+    pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+    lock = fresh;  /* the parent's thread may have held it at the fork */
     running = 0;
-    stopping = scheduled = 0;
+    stopping = self_stop = scheduled = 0;
     reply_fd = -1;
     wake_ns = 0;
     Py_CLEAR(callback);

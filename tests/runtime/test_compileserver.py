@@ -294,3 +294,52 @@ def test_compiling_adds_nothing_to_gc_get_objects(tmp_path):
     env = {"XDG_CACHE_HOME": str(tmp_path)}
     for _run in ("cold", "warm"):
         harness.assert_same(["-c", program], ember_args=("-X", "jit-threshold=0"), env=env)
+
+
+def test_replies_are_installed_while_the_main_thread_only_waits():
+    """The main thread blocks in join() for the whole run, so it never gets to run the
+    pending call that installs replies: the native watcher then installs them itself,
+    with the GIL, and the worker's hot function runs compiled."""
+    program = textwrap.dedent("""
+        import threading, time
+        from ember.runtime import install
+        def f(x):
+            return x * 2 + 1
+        def work():
+            deadline = time.monotonic() + 60
+            while not install.is_installed(f) and time.monotonic() < deadline:
+                for i in range(1000):
+                    f(i)
+                time.sleep(0.001)  # the GIL is free for the watcher
+            print("installed", install.is_installed(f))
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+    """)
+    r = harness.ember(["-c", program], ember_args=SERVER)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"installed True\n", r
+
+
+def test_a_tracer_never_sees_embers_own_code():
+    """Replies are installed by Python code of Ember's running on the program's thread
+    (a pending call): with tracing suspended, as in a sys.monitoring callback, so a
+    debugger or coverage tool set with sys.settrace sees none of it."""
+    program = textwrap.dedent("""
+        import sys, time
+        def f(x):
+            return [i * x for i in range(x)]
+        seen = set()
+        def tracer(frame, event, arg):
+            seen.add(frame.f_code.co_filename.rpartition("/")[2])
+            return tracer
+        for _ in range(500):
+            f(3)
+        sys.settrace(tracer)
+        t = time.monotonic()
+        while time.monotonic() - t < 3:
+            f(3)
+        sys.settrace(None)
+        print(sorted(name for name in seen if not name.startswith("<")))
+    """)
+    harness.assert_same(["-c", program], ember_args=SERVER)

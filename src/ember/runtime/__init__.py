@@ -21,7 +21,9 @@ def start(options) -> None:
         from ember.runtime.driver import Runtime
 
         rt = Runtime(options)
-        rt.start()  # when it cannot count, it says why (log, stats); stats still at exit
+        # Counting starts when the warm-up ends; when it cannot count, it says why (log,
+        # stats); stats still at exit.
+        rt.start(after_warmup=True)
         _runtime = rt
         atexit.register(rt.at_exit)
     except Exception as exc:  # noqa: BLE001 - the JIT never stops the program from starting
@@ -31,18 +33,31 @@ def start(options) -> None:
             sys.stderr.write(f"ember: runtime failed to start: {type(exc).__name__}: {exc}\n")
 
 
-def adopt(options, counter, started: float):
-    """The runtime for `ember._boot`'s fast path, made when the first function gets hot:
-    it takes over the C counter that has counted since start-up (registered as tool
-    MONITORING_TOOL, its events on), with `started` as the process's start. `_boot`
+def adopt(options, counter, started: float, counting: bool = True):
+    """The runtime for `ember._boot`'s fast path, made when the first function gets hot
+    (or the library interface is used): it takes over the C counter that `_boot`
+    registered as tool MONITORING_TOOL, counting since the warm-up ended (or, not
+    `counting`, still waiting for it), with `started` as the process's start. `_boot`
     registered the exit handler already."""
     global _runtime
     if _runtime is None:
         from ember.runtime.driver import Runtime
 
         rt = Runtime(options, started=started)
-        rt.adopt(counter)
+        rt.adopt(counter, counting)
         _runtime = rt
+    return _runtime
+
+
+def current_or_boot():
+    """The running runtime; on `ember._boot`'s fast path (the `ember` command with no
+    switch), the one made around its counter if none exists yet; else None."""
+    if _runtime is None:
+        import sys
+
+        boot = sys.modules.get("ember._boot")
+        if boot is not None and boot._counter is not None:
+            return boot.adopt()
     return _runtime
 
 
@@ -58,7 +73,7 @@ def stop() -> None:
 def stats() -> dict:
     """What `-X jit-stats=PATH` would write now (empty lists if the JIT never started).
     Compiles already queued in the background finish first, so what got hot is there."""
-    if _runtime is None:
+    if current_or_boot() is None:
         from ember.runtime.report import Stats
 
         return Stats(threshold=0).as_dict()

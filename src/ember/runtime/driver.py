@@ -45,7 +45,7 @@ that, so a program that lowers its recursion limit below about 250 compiles noth
 import sys
 import time
 
-from ember.options import COMPILER_C_UNITS, COMPILER_PY_FRAMES, HOTNESS_VERSION, MONITORING_TOOL
+from ember.defaults import COMPILER_C_UNITS, COMPILER_PY_FRAMES, HOTNESS_VERSION, MONITORING_TOOL
 from ember.runtime.report import Stats
 
 # Ember's own code is never compiled: it runs while compiling, reporting and installing.
@@ -91,7 +91,7 @@ def load_counter_module():
 
 class Runtime:
     def __init__(self, options, compiler=None, started: float | None = None):
-        from ember.options import BACK_EDGES_PER_CALL, DEFAULT_THRESHOLD, WARMUP_MS
+        from ember.defaults import BACK_EDGES_PER_CALL, DEFAULT_THRESHOLD, WARMUP_MS
 
         self.options = options
         self.threshold = max(options.threshold, 1)  # 0 and 1 both mean "at the first call"
@@ -129,23 +129,29 @@ class Runtime:
         self.compiler = compiler  # None: ember.pipeline.compile, loaded when first needed
         self.enabled = False
         self.counter = None  # the ember._hotness.Counter while counting
+        self.counter_module = None  # ember._hotness, once loaded
         self.counting_all = False  # PY_START and JUMP switched on globally
+        self._count_later = False  # count_all at the end of the warm-up (`_tick`)
+        self._in_hook = 0  # _on_hot calls under way (a tick waits for them: `_tick`)
+        self._tick_wanted = False
         self._marked: dict[int, object] = {}  # code objects with local events (mark)
         self._abi_ok: bool | None = None
         self._compiling = False  # or the thread running compile_and_install
 
     # -- monitoring --------------------------------------------------------------------
 
-    def start(self, count_all: bool = True) -> bool:
+    def start(self, count_all: bool = True, after_warmup: bool = False) -> bool:
         """Start counting; False (and the reason logged and in the stats) if it cannot.
 
         With count_all False, the counter is registered but no event is switched on
         globally: only functions given to `mark` are compiled (`ember.jit` without
         `ember.install`), and the rest of the program runs with no callback at all.
+        With `after_warmup` (a process starting), the events go on when the warm-up
+        ends: nothing is counted before (see `count_all`).
         """
         if self.enabled:
             if count_all:
-                self.count_all()
+                self.count_all(after_warmup)
             return True
         hotness = load_counter_module()
         if isinstance(hotness, str):
@@ -169,12 +175,13 @@ class Runtime:
         self.stats.counter = self.counter
         self.enabled = True
         if count_all:
-            self.count_all()
+            self.count_all(after_warmup)
         return True
 
-    def adopt(self, counter) -> None:
-        """Take over `counter`, which `ember._boot` registered and switched on for every
-        function (tool MONITORING_TOOL) before this runtime existed."""
+    def adopt(self, counter, counting: bool = True) -> None:
+        """Take over `counter`, which `ember._boot` registered (tool MONITORING_TOOL)
+        before this runtime existed: counting every function already, or (not
+        `counting`) waiting for the end of the warm-up to start."""
         from ember import _hotness
 
         self.counter_module = _hotness
@@ -182,12 +189,81 @@ class Runtime:
         self.stats.not_counting = None
         self.stats.counter = counter
         self.enabled = True
-        self.counting_all = True
+        self.counting_all = counting
+        if not counting:
+            self.count_all(after_warmup=True)
 
-    def count_all(self) -> None:
-        """Count every function (the default; `ember.install`)."""
+    def count_all(self, after_warmup: bool = False) -> None:
+        """Count every function (the default; `ember.install`). With `after_warmup`,
+        from the end of the warm-up: a program that ends first pays nothing for
+        counting, not even the instrumentation of its code, and what runs during its
+        first milliseconds (imports, set-up) would be compiled for little."""
+        if after_warmup and self.young():
+            self._count_later = True
+            self._rearm()
+            return
+        self._count_later = False
         sys.monitoring.set_events(MONITORING_TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
         self.counting_all = True
+
+    # -- waking up ---------------------------------------------------------------------
+
+    def _rearm(self, soon: bool = False) -> None:
+        """Have `_tick` run when the compile server's reply pipe is readable (something
+        is pending), at the end of the warm-up (counting starts, or code waits to be
+        sent), or (`soon`) in a millisecond; the native thread of src/ember/_replies.c
+        waits for it, and exists only while there is something to wait for."""
+        hotness = self.counter_module
+        if hotness is None:
+            return
+        young = self.young()
+        if self._count_later and not young and self.enabled:
+            self.count_all()
+        remote = self.remote
+        fd = -1
+        if remote is not None and len(remote.pending):
+            fd = remote.client.reply_fd
+            if remote._waiting and not young and remote.can_send():
+                soon = True  # (without room, the replies that make room wake us)
+        wake = 0
+        if soon:
+            wake = time.monotonic_ns() + 1_000_000
+        elif young and (self._count_later or (remote is not None and remote._waiting)):
+            left = self.warmup_s - (time.perf_counter() - self.stats.started)
+            wake = time.monotonic_ns() + max(int(left * 1e9), 0)
+        try:
+            if fd < 0 and not wake:
+                hotness.replies_stop()
+            else:
+                hotness.replies_watch(fd, wake, self._tick)
+        except OSError as exc:  # no thread: count now, wait for replies at drain()
+            self.stats.log(f"cannot wait for replies in the background: {exc}")
+            if self._count_later:
+                self.count_all()
+
+    def _tick(self) -> bool:
+        """Run by the native thread's request (with tracing suspended): start counting if
+        the warm-up is over, and install the replies that arrived. Ember's own code under
+        way (a hook, `drain`: on another frame of this thread, or on another thread) is
+        never interrupted: then the tick is left to the end of that code
+        (`tick_if_wanted`), and False tells the native thread to stop watching until
+        then."""
+        remote = self.remote
+        if self._in_hook or (remote is not None and remote._busy):
+            self._tick_wanted = True
+            return False
+        self._tick_wanted = False
+        if self._count_later and not self.young() and self.enabled:
+            self.count_all()
+        if remote is not None:
+            remote.poll()
+        self._rearm()
+        return True
+
+    def tick_if_wanted(self) -> None:
+        """At the end of Ember's code that a tick waited for."""
+        if self._tick_wanted and not self._in_hook:
+            self._tick()
 
     def mark(self, func) -> bool:
         """Compile `func` at its next call (`ember.jit`): the C counter sees its code as
@@ -220,6 +296,9 @@ class Runtime:
         if self.remote is not None:
             self.remote.close()  # the server ends with its lifetime pipe
             self.remote = None
+        self._count_later = False
+        if self.counter_module is not None:
+            self.counter_module.replies_stop()  # no thread of Ember's after this
         if exiting:
             close_llvm = getattr(sys.modules.get("ember.backend.engine"), "close_llvm", None)
             if close_llvm is not None:
@@ -246,6 +325,15 @@ class Runtime:
         end of the warm-up: remote.py); or None (count again later): too early, or a
         compile is already running here (one started outside the hook, whose own Python
         code fires events)."""
+        self._in_hook += 1
+        try:
+            return self._decide_hot(code, frame)
+        finally:
+            self._in_hook -= 1
+            if self._tick_wanted:
+                self.tick_if_wanted()
+
+    def _decide_hot(self, code, frame):
         if self._compiling and (not self.background or self.worker is None
                                 or self._compiling == _thread_ident()):
             return None  # not from inside a compile; nor two compiles at once
@@ -464,25 +552,23 @@ _AT_FORK: list = []
 def _before_fork() -> None:
     # No thread of Ember's at the fork (3.12 warns when forking a multi-threaded process).
     for rt in _AT_FORK:
-        if rt.remote is not None:
-            from ember import _hotness
-
-            _hotness.replies_stop()
+        if rt.counter_module is not None:
+            rt.counter_module.replies_stop()
 
 
 def _after_fork_in_parent() -> None:
     for rt in _AT_FORK:
-        if rt.remote is not None and rt.enabled:
-            rt.remote._watch()
+        if rt.enabled:
+            rt._rearm()
 
 
 def _after_fork() -> None:
-    from ember import _hotness
-
-    if _AT_FORK and _AT_FORK[0].remote is not None:
-        _hotness.replies_forget()
     for rt in _AT_FORK:
+        if rt.counter_module is not None:
+            rt.counter_module.replies_forget()  # the thread was the parent's
         rt._after_fork()
+        if rt.enabled:
+            rt._rearm()
 
 
 def _preload_llvm() -> None:

@@ -37,7 +37,7 @@ def _library_options(overrides: dict):
 
 def _ensure(count_all: bool, overrides: dict) -> object | None:
     """The runtime, started (again) if needed; None under `-X jit=off` / `EMBER_JIT=off`."""
-    rt = runtime.current()
+    rt = runtime.current_or_boot()
     if rt is None:
         import atexit
 

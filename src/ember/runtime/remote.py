@@ -1,16 +1,17 @@
 """Compiles in the compile server, driven from the program's own thread.
 
-The runtime (driver.py) hands a hot function here; nothing of Ember runs on a thread of
-its own. In the background (the default threshold):
+The runtime (driver.py) hands a hot function here; no Python thread of Ember's runs
+meanwhile. In the background (the default threshold):
 
 - `hot(code, frame)`, called by the C counter's hook when `code` is hot, reads the
   function and its argument types from the frame (in C), records the profile, sends the
   code to the server (started at the first one, without waiting for it) and answers
   `PENDING`: the counter switches the code's events off, and a native thread of
-  Ember's C waits on the reply pipe (no GIL, no Python, not a Python thread; stopped
+  Ember's C waits on the reply pipe (src/ember/_replies.c: not a Python thread, stopped
   around os.fork());
-- when a reply arrives, that thread has `poll` run on the main thread (CPython's pending
-  calls), which installs what has arrived, never blocking: object code loaded by
+- when a reply arrives, that thread has `poll` run (`Runtime._tick`: on the main thread
+  through CPython's pending calls, or on its own with the GIL when the main thread
+  waits), which installs what has arrived, never blocking: object code loaded by
   C (`backend.loader`), the constants table filled, the entry put on the function. The
   answered code objects are marked decided in the counter, so their next event
   switches counting off for good.
@@ -28,13 +29,15 @@ If the server cannot start or goes away, the runtime compiles in this process in
 
 import sys
 
+from ember.defaults import HOOK_PENDING
+
 #: The hook's answer for code whose compile is under way: the C counter marks it pending
 #: (its events switched off, so its calls and loops run free while it compiles); a
 #: native thread waiting on the reply pipe has `Remote.poll` run on the main thread when
 #: replies arrive (src/ember/_replies.c).
-PENDING = 1
-#: Requests sent but not answered, at most: beyond, a hot function is counted again
-#: (so the pipe to the server never fills and blocks the program).
+PENDING = HOOK_PENDING
+#: Requests sent but not answered, at most: beyond, a hot function waits (pending) until
+#: replies make room, so the pipe to the server never fills and blocks the program.
 MAX_OUTSTANDING = 16
 
 
@@ -113,30 +116,37 @@ class Remote:
         While the process is `young` (the warm-up), hot code waits here, pending
         (its loops run free), and is sent when the warm-up is over: a program that
         ends first pays nothing for it, not even the server's start."""
+        if self._busy:
+            return PENDING if id(code) in self.pending else None
+        self._busy = True
+        try:
+            return self._hot(code, frame, young)
+        finally:
+            self._busy = False
+            if self.rt.enabled:
+                self._watch()  # what is pending now (the hook's end ticks if wanted)
+
+    def _hot(self, code, frame, young: bool):
         from ember.runtime import compileserver
 
         rt = self.rt
-        if self._busy:
-            return PENDING if id(code) in self.pending else None
         if id(code) in self.pending:
-            self.poll()
+            self._poll()
             return sys.monitoring.DISABLE if id(code) not in self.pending else PENDING
         got = rt.function_and_types(code, frame)
         if got is None:
             return sys.monitoring.DISABLE
         func, types = got
         if young:
-            from _weakref import ref
-
-            self.pending[id(code)] = (code, ref(func), None, types)
-            self._waiting.append(id(code))
-            self._watch()
+            self.wait(code, func, types)
             return PENDING
         if self._from_cache(func, types):
             return sys.monitoring.DISABLE
-        if self.client.outstanding >= MAX_OUTSTANDING:
-            self.poll()
-            return None
+        if not self.can_send():
+            self._poll()
+            if not self.can_send():
+                self.wait(code, func, types)  # sent when replies make room
+                return PENDING
         try:
             number = self._submit(func, types)
         except compileserver.ServerError as exc:
@@ -145,8 +155,20 @@ class Remote:
             return sys.monitoring.DISABLE
         if number is None:
             return sys.monitoring.DISABLE
-        self.poll()
+        self._poll()
         return sys.monitoring.DISABLE if id(code) not in self.pending else PENDING
+
+    def can_send(self) -> bool:
+        return self.client.outstanding < MAX_OUTSTANDING
+
+    def wait(self, code, func, types) -> None:
+        """Keep `code` pending until the warm-up is over and the server has room, then
+        send it (`poll`)."""
+        from _weakref import ref
+
+        self.pending[id(code)] = (code, ref(func), None, types)
+        self._waiting.append(id(code))
+        self._watch()
 
     def _from_cache(self, func, types) -> bool:
         """Install func from the persistent code cache, here and now (no server, no
@@ -171,28 +193,16 @@ class Remote:
         return True
 
     def _watch(self) -> None:
-        """Have `poll` run on the main thread when replies arrive, or the warm-up ends
-        (the thread of src/ember/_replies.c); stop that thread once nothing is pending."""
-        from ember import _hotness
-
-        if not len(self.pending):
-            _hotness.replies_stop()
-            return
-        wake = 0
-        if self._waiting:
-            import time
-
-            rt = self.rt
-            left = rt.warmup_s - (time.perf_counter() - rt.stats.started)
-            wake = time.monotonic_ns() + max(int(left * 1e9), 0)
-        _hotness.replies_watch(self.client.reply_fd, wake, self.poll)
+        """Have `poll` run when replies arrive, or the warm-up ends (`Runtime._rearm`)."""
+        self.rt._rearm()
 
     def _send_waiting(self) -> None:
-        """The warm-up is over: send what got hot during it, in order."""
+        """The warm-up is over: send what waits, in order, while the server has room."""
         from ember.runtime import compileserver
 
-        waiting, self._waiting = self._waiting, []
-        for key in waiting:
+        waiting = self._waiting
+        while waiting and self.can_send():
+            key = waiting.pop(0)
             entry = self.pending.pop(key, None)
             if entry is None:
                 continue
@@ -236,50 +246,69 @@ class Remote:
         self.pending[id(code)] = (code, ref(func), number, types)
         return number
 
+    # Every entry point holds `_busy` while it works: the native thread's `_tick` may
+    # come at any bytecode of this thread (a pending call) or from its own thread (with
+    # the GIL), and must not read the pipe or the pending list in the middle of them.
+
     def poll(self) -> None:
         """Install every reply that has arrived; never blocks."""
-        from ember.runtime import compileserver
-
         if self._busy:
             return
         self._busy = True
         try:
-            if self._waiting and not self.rt.young():
-                self._send_waiting()
-                self._watch()
-            try:
-                replies = self.client.poll()
-            except compileserver.ServerError as exc:
-                self._lost(exc)
-                return
-            self._after_hello()
-            for number, reply in replies:
-                self._answer(number, reply)
+            self._poll()
         finally:
             self._busy = False
         if self.rt.enabled:
             self._watch()
+        self.rt.tick_if_wanted()
+
+    def _poll(self) -> None:
+        from ember.runtime import compileserver
+
+        if self._waiting and not self.rt.young():
+            self._send_waiting()
+        try:
+            replies = self.client.poll()
+        except compileserver.ServerError as exc:
+            self._lost(exc)
+            return
+        self._after_hello()
+        for number, reply in replies:
+            self._answer(number, reply)
+        if replies and self._waiting and not self.rt.young():
+            self._send_waiting()  # into the room the replies made
 
     def drain(self) -> None:
         """Wait for the reply to every request sent, and install them."""
-        from ember.runtime import compileserver
-
         if self._busy:
             return
         self._busy = True
         try:
-            if self._waiting:
-                self._send_waiting()
-            for number, reply in self.client.poll():
-                self._answer(number, reply)
-            while self.pending.numbers():
-                number = self.pending.numbers()[0]
-                self._answer(number, self.client.wait(number))
-        except compileserver.ServerError as exc:
-            self._lost(exc)
+            self._drain()
         finally:
             self._busy = False
         self._after_hello()
+        if self.rt.enabled:
+            self._watch()
+        self.rt.tick_if_wanted()
+
+    def _drain(self) -> None:
+        from ember.runtime import compileserver
+
+        try:
+            while True:
+                if self._waiting:
+                    self._send_waiting()  # what has room (none is left once all are answered)
+                for number, reply in self.client.poll():
+                    self._answer(number, reply)
+                numbers = self.pending.numbers()
+                if numbers:
+                    self._answer(numbers[0], self.client.wait(numbers[0]))
+                elif not self._waiting:
+                    break
+        except compileserver.ServerError as exc:
+            self._lost(exc)
 
     def _after_hello(self) -> None:
         client = self.client
@@ -326,10 +355,10 @@ class Remote:
         """The server went away: what it had not answered is compiled in this process."""
         rt = self.rt
         rt.stats.log(f"{exc}; compiling in this process instead")
-        self._unwatch()
         lost = self.pending.values()
         self.pending.clear()
         self._waiting.clear()
+        self._watch()  # nothing to wait for on the pipe now
         for code, func_ref, _number, types in lost:
             if rt.counter is not None:
                 rt.counter.decide(code)
@@ -345,14 +374,20 @@ class Remote:
         from ember.runtime import compileserver
 
         rt = self.rt
+        if self._busy:
+            return False  # (not reached: hooks do not nest) compiled in this process
+        self._busy = True
         try:
-            number = self._submit(func, types)
-        except compileserver.ServerError as exc:
-            rt.stats.log(f"{exc}; compiling in this process instead")
-            return False
-        if number is None:
-            return True
-        self.drain()  # this one, and anything sent before it
+            try:
+                number = self._submit(func, types)
+            except compileserver.ServerError as exc:
+                rt.stats.log(f"{exc}; compiling in this process instead")
+                return False
+            if number is not None:
+                self._drain()  # this one, and anything sent before it
+        finally:
+            self._busy = False
+        self._after_hello()
         return True
 
     def load_and_install(self, func, reply) -> None:
