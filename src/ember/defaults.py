@@ -3,9 +3,20 @@ anything else, apart from the switch parsing of options.py (this module loads in
 tens of microseconds, options.py in a quarter of a millisecond, in every process).
 """
 
-#: Calls before a function is compiled. Provisional until measured in bench/ (issue 5
-#: sets the default from measurements).
-DEFAULT_THRESHOLD = 1000
+#: Calls before a function is compiled. Measured by bench/thresholds.py (a rent-or-buy
+#: rule: compile once the counting and the missed savings cost as much as the compile
+#: costs the program's thread). On the 2-core dev machine, CPython 3.12.1, two runs:
+#:
+#:     counted, per call / back-edge (the "rent")     11-23 ns / 25-32 ns
+#:     saved by tier 1, per call / back-edge          5-8 ns / 10-12 ns
+#:     program thread's price per compiled function   0.21 ms median, 0.41-0.43 ms p95
+#:                                                    (the compile itself runs in the
+#:                                                    compile server, on another core)
+#:
+#: which gives 7,000 and 13,000 calls. The acceptance programs run the same at 1000, 5000
+#: and 10000 (bench/acceptance.py --thresholds): their hot functions pass any of them
+#: within the first few percent of their run.
+DEFAULT_THRESHOLD = 10000
 
 #: Milliseconds a process runs before anything is compiled (`-X jit-warmup=MS`), at the
 #: default threshold. A compile is paid back only by the rest of the run, and the run's
@@ -20,12 +31,10 @@ WARMUP_MS = 50
 #: Loop back-edges worth one call: a function is also hot once its loops went round
 #: threshold * BACK_EDGES_PER_CALL times in all (calls and back-edges add up), so a
 #: function called once that loops a lot is compiled for its next call (there is no
-#: on-stack replacement yet). Provisional, from measurements on the 2-core dev machine
-#: (src/ember/runtime/driver.py, "Thresholds"): an interpreted call of a small function
-#: costs about 2x an empty loop iteration (49 vs 23 ns), and a counted back-edge costs
-#: about 49 ns until the function is decided, so 4 keeps the counting cost per loop
-#: (4000 x 49 ns = 0.2 ms) of the order of the per-function call counting (1000 x 72 ns).
-BACK_EDGES_PER_CALL = 4
+#: on-stack replacement yet). By the same rule as the threshold, a back-edge should weigh
+#: its rent against a call's: the two runs above gave a call the worth of 0.4 and 0.8
+#: back-edges, so the nearest whole weight, 1 (the counter's units are integers).
+BACK_EDGES_PER_CALL = 1
 
 DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 

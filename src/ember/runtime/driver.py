@@ -22,19 +22,10 @@ the first time (a mismatch turns the JIT off with one warning line), then the co
 `Refused`), then `install`. Any exception from any of it is caught and recorded as
 `internal_error`; it never reaches the program and is printed only if logging is on.
 
-Thresholds (provisional; issue 5 sets them from bench/ measurements). Measured on the
-shared 2-core machine (min of 3 processes x 9 runs, 2M events; CPython 3.12.1):
-
-    per event below threshold     PY_START (call)   JUMP (back-edge)
-    no counting (the work itself)     49 ns             23 ns
-    + C counter                      +72 ns            +49 ns
-    + the old Python callback       +852 ns           +378 ns
-
-Most of the C counter's cost is sys.monitoring's own dispatch. Compiling one function
-took 130-260 ms with tier 1 as of this writing, and tier 1 saved about 60 ns per call of
-a one-line function, so by the rule "compile once interpreting cost as much as compiling"
-the call threshold would be far above 1000; it stays 1000 (and `-X jit-threshold`) until
-issue 5. A back-edge counts a quarter of a call (`BACK_EDGES_PER_CALL`, options.py).
+Thresholds: `DEFAULT_THRESHOLD` and `BACK_EDGES_PER_CALL` in ember/defaults.py, which says
+how bench/thresholds.py measured them. Most of the C counter's cost is sys.monitoring's
+own dispatch; the Python callback it replaced cost about 10x more per event and put a
+frame on top of every counted call.
 
 Headroom: the compiler's deepest stack, measured below the hook, is 78 Python frames and
 73 C recursion units for the first compile (it imports llvmlite and the compiler), 26 and
