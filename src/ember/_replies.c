@@ -312,6 +312,15 @@ ember_replies_forget(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     lock = fresh;  /* the parent's thread may have held it at the fork */
+    /* The poke pipe is the parent's too: a thread of the child's reading it would eat
+       the byte that wakes the parent's thread, and the parent's replies_stop would then
+       wait for its join forever. The child makes its own at its next replies_watch. */
+    for (int i = 0; i < 2; i++) {
+        if (poke[i] >= 0) {
+            close(poke[i]);
+            poke[i] = -1;
+        }
+    }
     running = 0;
     stopping = self_stop = scheduled = 0;
     reply_fd = -1;
