@@ -9,9 +9,10 @@ The fast path: when no Ember switch is set at all (no `-X jit…` option, no `EM
 variable), the settings are the defaults, and at the defaults all a process needs before
 something gets hot is the C hotness counter: no stats, no log, no options to parse. So this
 module then loads `ember._hotness` and `ember.defaults` (constants only) and registers the
-counter with `sys.monitoring`, and switches its events on when the warm-up ends (the
-first WARMUP_MS of the run count nothing: a native timer of `_replies.c` calls
-`_warmed_up`); the runtime (`ember.runtime.driver`, its report, the compiler) is imported
+counter with `sys.monitoring`, and when the warm-up ends (the first WARMUP_MS of the run
+count nothing: a native timer of `_replies.c` calls `_warmed_up`) starts the sampler
+that switches its events on for the functions seen running (runtime/sampler.py); the
+runtime (`ember.runtime.driver`, its report, the compiler) is imported
 by `_first_hot` when the first function gets hot, and a program where nothing does never
 loads it. `tests/cli/test_startup.py` guards what start-up loads.
 """
@@ -26,6 +27,10 @@ _runtime_hot = None
 _started = 0.0
 #: The native timer is armed for `_warmed_up` (counting has not started yet).
 _timer = False
+#: After the warm-up: the sampler that picks the functions to count
+#: (ember.runtime.sampler), and whether the native timer is armed for its next sample.
+_sampler = None
+_sampling = False
 _fork_hooks = False
 
 
@@ -136,10 +141,43 @@ def _disarm() -> None:
 
 
 def _warmed_up() -> None:
-    """The warm-up is over: count from now on."""
+    """The warm-up is over: sample from now on, and count what the samples find."""
+    global _sampler
     if _timer:
         _disarm()
-        _count_all()
+        try:
+            from ember.runtime.sampler import Sampler
+
+            _sampler = Sampler()
+        except Exception:  # noqa: BLE001 - the JIT never breaks the program
+            _count_all()
+            return
+        if not _arm_sample():
+            _sampler = None
+            _count_all()
+
+
+def _arm_sample() -> bool:
+    """Have `_sample` run one interval from now (False if no thread can wait for it)."""
+    global _sampling
+    import time
+
+    from ember import _hotness
+
+    try:
+        _hotness.replies_watch(-1, time.monotonic_ns() + _sampler.interval_ns, _sample)
+    except OSError:
+        return False
+    _sampling = True
+    return True
+
+
+def _sample() -> None:
+    global _sampling
+    if _sampling:
+        _sampling = False
+        _sampler.sample()
+        _arm_sample()
 
 
 # The timer's thread must not exist at a fork (3.12 warns about forking a process with
@@ -147,7 +185,7 @@ def _warmed_up() -> None:
 
 
 def _before_fork() -> None:
-    if _timer:
+    if _timer or _sampling:
         from ember import _hotness
 
         _hotness.replies_stop()
@@ -156,14 +194,18 @@ def _before_fork() -> None:
 def _after_fork_in_parent() -> None:
     if _timer and not _arm():
         _warmed_up()
+    elif _sampling:
+        _arm_sample()
 
 
 def _after_fork_in_child() -> None:
-    if _timer:
+    if _timer or _sampling:
         from ember import _hotness
 
         _hotness.replies_forget()  # the thread was the parent's
-        if not _arm():
+        if _sampling:
+            _arm_sample()
+        elif not _arm():
             _warmed_up()
 
 
@@ -179,16 +221,22 @@ def adopt():
     """The runtime, made now around the counter that counts (or waits for the end of the
     warm-up to start): at the first hot function, or when the library interface
     (`ember.jit`, `ember.install`, `ember.stats`) is used on the fast path."""
-    global _runtime_hot
+    global _runtime_hot, _sampling
     from ember import runtime
 
     if _runtime_hot is None:
         waiting = _timer
         if waiting:
             _disarm()  # the runtime takes the warm-up over
+        if _sampling:
+            _sampling = False  # ... or the sampling
+            from ember import _hotness
+
+            _hotness.replies_stop()
         try:
             opts = globals().get("OPTIONS") or __getattr__("OPTIONS")
-            _runtime_hot = runtime.adopt(opts, _counter, _started, counting=not waiting)._on_hot
+            _runtime_hot = runtime.adopt(opts, _counter, _started, counting=not waiting,
+                                         sampler=_sampler)._on_hot
         except Exception:  # noqa: BLE001 - the JIT never breaks the program
             _runtime_hot = _stay_off
             if waiting:
@@ -201,7 +249,13 @@ def _stay_off(code, frame):
 
 
 def _at_exit() -> None:
+    global _sampling
     _disarm()  # no thread of Ember's while the interpreter finalises
+    if _sampling:
+        from ember import _hotness
+
+        _sampling = False
+        _hotness.replies_stop()
     if _runtime_hot is not None and _runtime_hot is not _stay_off:
         from ember import runtime
 

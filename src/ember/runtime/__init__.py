@@ -33,18 +33,19 @@ def start(options) -> None:
             sys.stderr.write(f"ember: runtime failed to start: {type(exc).__name__}: {exc}\n")
 
 
-def adopt(options, counter, started: float, counting: bool = True):
+def adopt(options, counter, started: float, counting: bool = True, sampler=None):
     """The runtime for `ember._boot`'s fast path, made when the first function gets hot
     (or the library interface is used): it takes over the C counter that `_boot`
     registered as tool MONITORING_TOOL, counting since the warm-up ended (or, not
-    `counting`, still waiting for it), with `started` as the process's start. `_boot`
+    `counting`, still waiting for it; with `sampler`, the functions it sampled), with
+    `started` as the process's start. `_boot`
     registered the exit handler already."""
     global _runtime
     if _runtime is None:
         from ember.runtime.driver import Runtime
 
         rt = Runtime(options, started=started)
-        rt.adopt(counter, counting)
+        rt.adopt(counter, counting, sampler)
         _runtime = rt
     return _runtime
 

@@ -9,10 +9,12 @@ core, and sends back what a code-cache entry holds (codecache.py): a JSON header
 relocatable object code, plus the object code of the shared helpers it needs. The
 program's process loads them with `backend.loader` (an ELF loader in C: no llvmlite),
 fills the constants table from the recipes against its own code object, and installs
-the entry. No thread of Ember's runs in the program: requests are sent and replies
-picked up by the hotness hook on the program's own thread (runtime/driver.py), so
-nothing holds the GIL against the program, and `os.fork()` in the program meets no
-extra thread (3.12 warns about forking a multi-threaded process).
+the entry. No Python thread of Ember's runs in the program: requests are sent by the
+hotness hook on the program's own thread (runtime/driver.py), and while replies are due a
+native thread (src/ember/_replies.c) waits on the reply pipe without the GIL and has them
+installed through CPython's pending calls, so nothing holds the GIL against the program;
+that thread is stopped around `os.fork()` (3.12 warns about forking a multi-threaded
+process) and exists only while compiles are pending.
 
     program's process (its own thread)          compile server (nice 19)
     ---------------------------------           --------------------------------------

@@ -121,7 +121,13 @@ class Runtime:
         self.enabled = False
         self.counter = None  # the ember._hotness.Counter while counting
         self.counter_module = None  # ember._hotness, once loaded
-        self.counting_all = False  # PY_START and JUMP switched on globally
+        self.counting_all = False  # counting every function (globally, or as sampled)
+        # At the default threshold the counter's events go on per function, for those
+        # the sampler saw running (runtime/sampler.py); an explicit threshold counts
+        # every function's every call, so that "hot after N calls" is exact.
+        self.sampled = options.threshold == DEFAULT_THRESHOLD
+        self.sampler = None  # the Sampler while sampling
+        self._next_sample = 0  # time.monotonic_ns() of the next sample
         self._count_later = False  # count_all at the end of the warm-up (`_tick`)
         self._in_hook = 0  # _on_hot calls under way (a tick waits for them: `_tick`)
         self._tick_wanted = False
@@ -169,10 +175,11 @@ class Runtime:
             self.count_all(after_warmup)
         return True
 
-    def adopt(self, counter, counting: bool = True) -> None:
+    def adopt(self, counter, counting: bool = True, sampler=None) -> None:
         """Take over `counter`, which `ember._boot` registered (tool MONITORING_TOOL)
-        before this runtime existed: counting every function already, or (not
-        `counting`) waiting for the end of the warm-up to start."""
+        before this runtime existed: counting every function already (with `sampler`:
+        the functions it sampled), or (not `counting`) waiting for the end of the
+        warm-up to start."""
         from ember import _hotness
 
         self.counter_module = _hotness
@@ -183,9 +190,15 @@ class Runtime:
         self.counting_all = counting
         if not counting:
             self.count_all(after_warmup=True)
+        elif sampler is not None:
+            self.sampled = True
+            self.sampler = sampler
+            self._next_sample = time.monotonic_ns() + sampler.interval_ns
+            self._rearm()
 
     def count_all(self, after_warmup: bool = False) -> None:
-        """Count every function (the default; `ember.install`). With `after_warmup`,
+        """Count every function (the default; `ember.install`): at the default threshold
+        those the sampler finds running (`self.sampled`), else every call. With `after_warmup`,
         from the end of the warm-up: a program that ends first pays nothing for
         counting, not even the instrumentation of its code, and what runs during its
         first milliseconds (imports, set-up) would be compiled for little."""
@@ -194,8 +207,16 @@ class Runtime:
             self._rearm()
             return
         self._count_later = False
-        sys.monitoring.set_events(MONITORING_TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
         self.counting_all = True
+        if self.sampled:
+            if self.sampler is None:
+                from ember.runtime.sampler import Sampler
+
+                self.sampler = Sampler()
+                self._next_sample = time.monotonic_ns() + self.sampler.interval_ns
+                self._rearm()
+            return
+        sys.monitoring.set_events(MONITORING_TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
 
     # -- waking up ---------------------------------------------------------------------
 
@@ -222,6 +243,8 @@ class Runtime:
         elif young and (self._count_later or (remote is not None and remote._waiting)):
             left = self.warmup_s - (time.perf_counter() - self.stats.started)
             wake = time.monotonic_ns() + max(int(left * 1e9), 0)
+        if self.sampler is not None and self.enabled and (not wake or self._next_sample < wake):
+            wake = self._next_sample
         try:
             if fd < 0 and not wake:
                 hotness.replies_stop()
@@ -246,6 +269,12 @@ class Runtime:
         self._tick_wanted = False
         if self._count_later and not self.young() and self.enabled:
             self.count_all()
+        sampler = self.sampler
+        if sampler is not None:
+            now = time.monotonic_ns()
+            if now >= self._next_sample:
+                sampler.sample()
+                self._next_sample = now + sampler.interval_ns
         if remote is not None:
             remote.poll()
         self._rearm()
@@ -290,6 +319,9 @@ class Runtime:
         self._count_later = False
         if self.counter_module is not None:
             self.counter_module.replies_stop()  # no thread of Ember's after this
+        if self.sampler is not None:
+            self.sampler.stop()
+            self.sampler = None
         if exiting:
             close_llvm = getattr(sys.modules.get("ember.backend.engine"), "close_llvm", None)
             if close_llvm is not None:
