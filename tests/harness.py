@@ -102,3 +102,16 @@ def describe_difference(args, ember_args, expected: Result, actual: Result) -> s
         elif getattr(expected, name) != getattr(actual, name):
             lines.append(f"{name} differs in bytes that do not show as text")
     return "\n".join(lines)
+
+
+def require_free_monitoring_tool() -> None:
+    """Skip an in-process test of Ember's own counter when the tool it registers
+    (OPTIMIZER_ID) is taken: by Ember itself when this suite runs with the JIT on
+    (`pytest -p ember.pytest_plugin`), which cannot test its counter while it counts."""
+    import sys
+
+    import pytest
+
+    owner = sys.monitoring.get_tool(sys.monitoring.OPTIMIZER_ID)
+    if owner is not None:
+        pytest.skip(f"sys.monitoring tool {sys.monitoring.OPTIMIZER_ID} is held by {owner!r}")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ember.runtime import driver
-from tests.harness import assert_same
+from tests.harness import assert_same, require_free_monitoring_tool
 
 hotness = pytest.importorskip("ember._hotness", reason="the C hotness counter is not built")
 
@@ -26,6 +26,7 @@ W = 4  # call weight in these tests: a call is worth W back-edges
 @pytest.fixture
 def counting():
     """make(on_hot, threshold_calls, **kw) -> a Counter registered for PY_START and JUMP."""
+    require_free_monitoring_tool()
     registered = []
 
     def make(on_hot, threshold, py_headroom=0, c_headroom=0, call_weight=W):
@@ -324,6 +325,7 @@ def test_one_hook_at_a_time_across_threads(counting):
 
 
 def test_hook_may_unregister_the_counter_it_runs_under():
+    require_free_monitoring_tool()
     def on_hot(code, frame):
         # What Runtime.stop does: after this CPython holds no reference to the counter.
         mon.set_events(TOOL, 0)

@@ -11,6 +11,7 @@ import pytest
 
 from ember import options as ember_options
 from ember.runtime import driver
+from tests.harness import require_free_monitoring_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 EMBER_PYTHON = ROOT / ".venv" / "bin" / "ember-python"
@@ -193,6 +194,7 @@ class CountingRuntime(driver.Runtime):
 @pytest.fixture
 def runtime_with(request):
     pytest.importorskip("ember._hotness", reason="the C hotness counter is not built")
+    require_free_monitoring_tool()
     made = []
 
     def make(threshold, compiler):

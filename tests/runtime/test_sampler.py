@@ -17,6 +17,7 @@ import pytest
 import ember
 from ember.runtime.sampler import Sampler
 from tests.harness import ember as run_ember
+from tests.harness import require_free_monitoring_tool
 
 pytest.importorskip("ember._hotness", reason="the C hotness counter is not built")
 
@@ -27,6 +28,7 @@ COUNTED = mon.events.PY_START | mon.events.JUMP
 
 @pytest.fixture
 def tool():
+    require_free_monitoring_tool()
     mon.use_tool_id(TOOL, "ember-test")
     yield
     mon.free_tool_id(TOOL)
