@@ -13,13 +13,7 @@
  *   - a code object already decided: DISABLE.
  *   - otherwise add the event's weight (call_weight for PY_START, 1 for a back-edge) to
  *     the count; below `threshold`: return None (counting goes on, no Python code ran).
- *   - at or above `threshold` at a back-edge of code whose calls were seen starting at
- *     most once: DISABLE that location, and leave the decision to the code's next call
- *     (PY_START). Without on-stack replacement, code compiled now could only run from its
- *     next call anyway, and a function called once (a program's main loop) is never
- *     called again: compiling it would be paid for (the runtime, the compiler, LLVM) and
- *     never used. Counted in `at_next_call`.
- *   - otherwise, at or above `threshold`: call on_hot(code, frame), where frame is the frame that
+ *   - at or above `threshold`: call on_hot(code, frame), where frame is the frame that
  *     fired the event (the callee starting, or the looping frame), but only when this
  *     thread has room for the compiler's own frames (py_headroom Python frames,
  *     c_headroom C recursion units) and no other hook call is running (another thread may
@@ -80,19 +74,12 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 8
+#define EMBER_HOTNESS_VERSION 7
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
 /* ... and of one whose compile is under way elsewhere (on_hot answered an int). */
 #define PENDING ((uintptr_t)-2)
-/* Below those, a co_extra value is the count in units, and in STARTS_SHIFT and up how many
-   PY_STARTs of the code were seen (0, 1, or 2 for more). The count stays below 2**41
-   (threshold <= 2**40, weights <= 2**20), so the two never meet, nor reach DECIDED. */
-#define STARTS_SHIFT 56
-#define STARTS_MASK ((uintptr_t)3 << STARTS_SHIFT)
-#define ONE_START ((uintptr_t)1 << STARTS_SHIFT)
-#define MANY_STARTS ((uintptr_t)2 << STARTS_SHIFT)
 /* Ember's sys.monitoring tool (OPTIMIZER_ID). */
 #define OWN_TOOL 5
 
@@ -114,7 +101,6 @@ typedef struct {
     unsigned long long events;   /* callbacks received */
     unsigned long long hooks;    /* on_hot calls */
     unsigned long long deferred; /* hot, but no headroom or busy: tried again later */
-    unsigned long long at_next_call; /* hot at a back-edge: decided at the next call */
     unsigned long long errors;   /* on_hot raised */
 } Counter;
 
@@ -240,34 +226,23 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
         PyErr_Clear();
         Py_RETURN_NONE;
     }
-    uintptr_t state = (uintptr_t)extra;
-    if (state == DECIDED) {
+    uintptr_t units = (uintptr_t)extra;
+    if (units == DECIDED) {
         return Py_NewRef(self->disable);
     }
-    if (state == 0) {
+    if (units == 0) {
         /* The first event of this code (or the first since it was counted again): the
            instrumentation that brought it here took its superinstructions away. */
         ember_fuse_superinstructions(code, OWN_TOOL);
     }
-    if (state == PENDING) {
+    if (units == PENDING) {
         return Py_NewRef(self->disable);  /* its calls and loops run free meanwhile */
     }
-    uintptr_t starts = state & STARTS_MASK;
-    uintptr_t units = state & ~STARTS_MASK;
-    if (nargs == 2 && starts != MANY_STARTS) {
-        starts += ONE_START;
-    }
-    if (units < self->threshold || nargs == 2) {
-        if (units < self->threshold) {
-            units += weight; /* no overflow: threshold and weights are far below 2**41 */
-        }
-        if (set_units(code, starts | units) < 0 || units < self->threshold) {
+    if (units < self->threshold) {
+        units += weight; /* no overflow: threshold and weights are far below 2**62 */
+        if (set_units(code, units) < 0 || units < self->threshold) {
             Py_RETURN_NONE;
         }
-    }
-    if (nargs == 3 && starts != MANY_STARTS) {
-        self->at_next_call++;
-        return Py_NewRef(self->disable);
     }
     if (self->busy || !has_headroom(self)) {
         self->deferred++;
@@ -361,10 +336,7 @@ Counter_count(PyObject *Py_UNUSED(self), PyObject *code)
     if ((uintptr_t)extra == DECIDED) {
         return PyLong_FromLong(-1);
     }
-    if ((uintptr_t)extra == PENDING) {
-        return PyLong_FromSize_t((size_t)PENDING);
-    }
-    return PyLong_FromSize_t((size_t)((uintptr_t)extra & ~STARTS_MASK));
+    return PyLong_FromSize_t((size_t)(uintptr_t)extra);
 }
 
 static PyObject *
@@ -403,9 +375,7 @@ Counter_mark(PyObject *op, PyObject *code)
     if ((uintptr_t)extra == DECIDED) {
         Py_RETURN_FALSE;
     }
-    /* As if called many times already: its next event, a back-edge too, calls on_hot. */
-    if (PyUnstable_Code_SetExtra(code, extra_index,
-                                 (void *)(MANY_STARTS | (uintptr_t)self->threshold)) < 0) {
+    if (PyUnstable_Code_SetExtra(code, extra_index, (void *)(uintptr_t)self->threshold) < 0) {
         return NULL;
     }
     Py_RETURN_TRUE;
@@ -455,7 +425,6 @@ static PyMemberDef Counter_members[] = {
     {"events", T_ULONGLONG, offsetof(Counter, events), READONLY, NULL},
     {"hooks", T_ULONGLONG, offsetof(Counter, hooks), READONLY, NULL},
     {"deferred", T_ULONGLONG, offsetof(Counter, deferred), READONLY, NULL},
-    {"at_next_call", T_ULONGLONG, offsetof(Counter, at_next_call), READONLY, NULL},
     {"errors", T_ULONGLONG, offsetof(Counter, errors), READONLY, NULL},
     {"pending", T_LONG, offsetof(Counter, pending), READONLY, NULL},
     {NULL},

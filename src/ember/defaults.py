@@ -30,8 +30,8 @@ WARMUP_MS = 50
 
 #: Loop back-edges worth one call: a function is also hot once its loops went round
 #: threshold * BACK_EDGES_PER_CALL times in all (calls and back-edges add up), so a
-#: function that loops a lot is compiled (at its next call when it got hot in its first:
-#: there is no on-stack replacement yet, see _hotness.c). By the same rule as the threshold, a back-edge should weigh
+#: function called once that loops a lot is compiled for its next call (there is no
+#: on-stack replacement yet). By the same rule as the threshold, a back-edge should weigh
 #: its rent against a call's: the two runs above gave a call the worth of 0.4 and 0.8
 #: back-edges, so the nearest whole weight, 1 (the counter's units are integers).
 BACK_EDGES_PER_CALL = 1
@@ -44,7 +44,7 @@ HOOK_PENDING = 1
 #: The `sys.monitoring` tool Ember counts with.
 MONITORING_TOOL = 5  # sys.monitoring.OPTIMIZER_ID
 #: The `ember._hotness` this Ember was written for (its VERSION constant).
-HOTNESS_VERSION = 8
+HOTNESS_VERSION = 7
 #: Recursion headroom the hook needs: Python frames and C recursion units (the compiler's
 #: deepest stack, measured below the hook, is 78 Python frames and 73 C units for the first
 #: compile, 26 and 30 later; see runtime/driver.py).

@@ -94,29 +94,6 @@ def test_back_edges_count_with_their_weight(counting):
     assert hooks == [{"n": 100, "total": 1, "i": 1}]
 
 
-def test_hot_in_its_first_call_is_decided_at_the_next_call(counting):
-    """Without on-stack replacement a function hot in the middle of its only call could
-    use compiled code from its next call only, and a function called once (a main loop)
-    is never called again: its loop's events are switched off, the hook waits for a
-    call."""
-    hooks = []
-    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
-
-    def loops(n):
-        total = 0
-        for i in range(n):
-            total += i
-        return total
-
-    assert loops(1000) == sum(range(1000))
-    assert hooks == [] and counter.at_next_call == 1
-    assert counter.count(loops.__code__) == 40  # its start (W) and 36 back-edges
-    events = counter.events
-    loops(1000)  # one event: its start, which calls the hook; the loop was DISABLEd
-    assert counter.events == events + 1
-    assert hooks == [{"n": 1000}] and counter.count(loops.__code__) == -1
-
-
 def test_forward_jumps_and_non_function_code_are_disabled_at_once(counting):
     counter = counting(lambda code, frame: mon.DISABLE, 1000)
     module_code = compile("for i in range(50):\n    pass\nclass C:\n    x = 1\n", "<m>", "exec")
@@ -255,8 +232,8 @@ LOOP_ONCE = """
             i += 1
         return total
 
-    print(work(10_000_000))  # one call, 10**7 back-edges: hot, decided at the next call
-    print(work(10))  # compiled as it starts: this call runs interpreted
+    print(work(10_000_000))  # one call, 10**7 back-edges: hot, compiled for the next call
+    print(work(10))
     print(work(20))
 
     evidence = os.environ.get("EVIDENCE")
@@ -275,7 +252,7 @@ LOOP_ONCE = """
 """
 
 
-def test_function_called_once_that_loops_is_compiled_at_its_next_call(tmp_path):
+def test_function_called_once_that_loops_is_native_at_its_next_call(tmp_path):
     pytest.importorskip("llvmlite")
     prog = tmp_path / "loop_once.py"
     prog.write_text(textwrap.dedent(LOOP_ONCE))
@@ -289,10 +266,9 @@ def test_function_called_once_that_loops_is_compiled_at_its_next_call(tmp_path):
     refused = {r["qualname"]: r["reason"] for r in data["stats"]["refused"]}
     assert "work" in compiled, refused.get("work")
     native, interpreted = data["calls"]
-    assert native == 1 and interpreted == 0  # the call after the one that compiled it
+    assert native == 2 and interpreted == 0  # both calls after the first ran native code
     counting = data["stats"]["totals"]["counting"]
     assert counting["on"] and counting["hooks"] >= 1 and counting["errors"] == 0
-    assert counting["at_next_call"] >= 1
 
 
 def test_restart_events_brings_no_second_decision(counting):

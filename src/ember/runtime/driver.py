@@ -5,8 +5,7 @@ callback of tool `OPTIMIZER_ID` for PY_START and JUMP. It keeps one integer per 
 in a co_extra slot (no reference to the code, no id() reuse) and pushes no Python frame, so
 counting never moves the point where RecursionError strikes. A call adds
 `BACK_EDGES_PER_CALL` units, a loop back-edge one; at `threshold` calls' worth of units it
-calls `Runtime._on_hot(code, frame)` from C (at a back-edge only once the code was called
-more than once: a function hot in its first call is decided at its next call), on top of the frame that fired the event,
+calls `Runtime._on_hot(code, frame)` from C, on top of the frame that fired the event,
 and only when the thread has room for the compiler's frames (`COMPILER_PY_FRAMES`,
 `COMPILER_C_UNITS`; otherwise it tries again at a later event). `_on_hot` returns
 `DISABLE` once it decided (compiled or refused), after which every event of that code is

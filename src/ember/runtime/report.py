@@ -9,14 +9,11 @@ JSON (`-X jit-stats=PATH`, and `ember.stats()` returns the same dict)::
      "invalidated": [{"qualname", "filename", "firstlineno", "reason"}],
      "totals": {"compiled", "refused", "invalidated", "compile_ms", "startup_ms", "run_ms",
                 "compile_share", "threshold", "refused_by_reason": {reason: count},
-                "counting": {"on", "why", "events", "hooks", "deferred", "at_next_call",
-                             "errors"}}}
+                "counting": {"on", "why", "events", "hooks", "deferred", "errors"}}}
 
 `counting` says whether hotness is counted at all (`why` when it is not: tier 1 off, the
 C counter not built, the monitoring tool taken) and, when it is, the C counter's figures:
-callbacks received, hook calls, hook calls put off for lack of recursion headroom,
-functions that got hot at a back-edge while running their first call (decided at their
-next call: without on-stack replacement the running call could not use the code), hook
+callbacks received, hook calls, hook calls put off for lack of recursion headroom, hook
 errors.
 
 `cached` is true when the machine code came from the persistent code cache (then
@@ -178,7 +175,7 @@ class Stats:
         if self.not_counting is not None or c is None:
             return {"on": False, "why": self.not_counting or "no counter"}
         return {"on": True, "why": "", "events": c.events, "hooks": c.hooks,
-                "deferred": c.deferred, "at_next_call": c.at_next_call, "errors": c.errors}
+                "deferred": c.deferred, "errors": c.errors}
 
     def table(self) -> str:
         data = self.as_dict()
