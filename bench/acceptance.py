@@ -3,7 +3,14 @@ Ember, taking turns; prints the median wall time and child CPU time (user+sys) o
 and the ratios ember/cpython, plus the load average.
 
     .venv/bin/python bench/acceptance.py [--reps N] [--thresholds N,N,...] [--cold]
-                                         [programs...]
+                                         [--baseline python3.12|venv] [programs...]
+
+The baseline is what a user would otherwise type, the python3.12 the venv was made from
+(`sys._base_executable`), with its own site-packages; `--baseline venv` is the venv's
+python instead, which shares Ember's site-packages, so its ratio is Ember's own cost
+alone. The ratio printed is the median of the paired ratios (each Ember run over the
+baseline run just before it): on a shared machine the two runs of a pair see the same
+load, which the ratio of the medians does not ensure.
 
 By default Ember runs at its defaults (`./ember prog`). `--thresholds` instead runs it at
 each given threshold with the default threshold's other settings (background compiles,
@@ -55,12 +62,14 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--thresholds", help="comma-separated thresholds to compare")
     ap.add_argument("--cold", action="store_true", help="the code cache off (a first run)")
+    ap.add_argument("--baseline", choices=("python3.12", "venv"), default="python3.12")
     ap.add_argument("programs", nargs="*")
     args = ap.parse_args()
     programs = args.programs or sorted(glob.glob(str(ROOT.parent / "shared" / "acceptance" / "*.py")))
-    cmds = {"cpython": [sys.executable], **variants(args)}
+    base = sys.executable if args.baseline == "venv" else getattr(sys, "_base_executable", sys.executable)
+    cmds = {"cpython": [base], **variants(args)}
     env = dict(os.environ)
-    print(f"load average before: {os.getloadavg()}")
+    print(f"baseline: {base}; load average before: {os.getloadavg()}")
     ratios: dict[str, list[float]] = {name: [] for name in cmds if name != "cpython"}
     for prog in programs:
         for cmd in cmds.values():  # a warm cache (unless --cold), compiled .pyc files
@@ -73,7 +82,7 @@ def main() -> None:
         cpu = {name: statistics.median(c for _, c in r) for name, r in runs.items()}
         line = [f"{Path(prog).name:20s} cpython {wall['cpython'] * 1000:7.1f} ms"]
         for name in ratios:
-            ratio = wall[name] / wall["cpython"]
+            ratio = statistics.median(e[0] / c[0] for e, c in zip(runs[name], runs["cpython"]))
             ratios[name].append(ratio)
             line.append(f"{name} {wall[name] * 1000:7.1f} ms {ratio:5.2f} (cpu {cpu[name] / cpu['cpython']:4.2f})")
         print("  ".join(line), flush=True)

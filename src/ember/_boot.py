@@ -249,13 +249,14 @@ def _stay_off(code, frame):
 
 
 def _at_exit() -> None:
-    global _sampling
-    _disarm()  # no thread of Ember's while the interpreter finalises
-    if _sampling:
+    global _sampling, _timer
+    if _timer or _sampling:
         from ember import _hotness
 
-        _sampling = False
-        _hotness.replies_stop()
+        # No thread of Ember's touches Python while the interpreter finalises; a sleeping
+        # one is left to the process's end rather than woken and joined.
+        _timer = _sampling = False
+        _hotness.replies_leave()
     if _runtime_hot is not None and _runtime_hot is not _stay_off:
         from ember import runtime
 

@@ -74,7 +74,7 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 7
+#define EMBER_HOTNESS_VERSION 8
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
@@ -877,6 +877,9 @@ static PyMethodDef module_methods[] = {
      "readable, and once at wake_ns (time.monotonic_ns(); 0: never)."},
     {"replies_stop", ember_replies_stop, METH_NOARGS,
      "replies_stop() -> bool: stop and join the thread waiting for replies."},
+    {"replies_leave", ember_replies_leave, METH_NOARGS,
+     "replies_leave() -> bool: at exit, end the thread without waiting for it when it "
+     "only sleeps (else as replies_stop)."},
     {"replies_forget", ember_replies_forget, METH_NOARGS,
      "replies_forget(): in a fork's child (the parent's thread is not there)."},
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,

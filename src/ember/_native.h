@@ -25,6 +25,7 @@ void ember_fuse_superinstructions(PyObject *code, int own_tool);
 PyObject *ember_replies_watch(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ember_replies_stop(PyObject *module, PyObject *ignored);
 PyObject *ember_replies_forget(PyObject *module, PyObject *ignored);
+PyObject *ember_replies_leave(PyObject *module, PyObject *ignored);
 
 /* _loader.c: load_object(data, resolve) -> {name: address}. */
 PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

@@ -403,3 +403,38 @@ def test_counted_code_keeps_its_superinstructions():
     """)
     result = harness.assert_same(["-c", program])
     assert b"LOAD_FAST__LOAD_FAST" in result.stdout
+
+
+def test_replies_leave_ends_a_sleeping_thread_without_a_join():
+    """At exit, the waiting thread is left to end by itself: replies_leave returns at once,
+    the thread is gone soon after without being joined, and a later watch gets a thread
+    of its own that still delivers its callback and is stopped (joined) as before."""
+    from tests import harness
+
+    program = textwrap.dedent("""
+        import time
+        import ember._hotness as h
+
+        def threads():
+            with open("/proc/self/status") as f:
+                return next(int(line.split()[1]) for line in f if line.startswith("Threads:"))
+
+        def wait(cond):
+            t = time.monotonic()
+            while not cond() and time.monotonic() - t < 30:
+                time.sleep(0.001)
+
+        base = threads()
+        h.replies_watch(-1, time.monotonic_ns() + 600 * 10**9, lambda: print("never"))
+        started = threads() - base
+        print(h.replies_leave())
+        wait(lambda: threads() == base)
+        print(started, threads() - base)
+        seen = []
+        h.replies_watch(-1, time.monotonic_ns(), lambda: seen.append(threads() - base))
+        wait(lambda: seen)
+        print(seen, h.replies_stop(), threads() - base, h.replies_leave())
+    """)
+    result = harness.run([str(harness.ROOT / ".venv" / "bin" / "python"), "-c", program])
+    assert result.stderr == b""
+    assert result.stdout.decode().split("\n") == ["True", "1 0", "[1] True 0 False", ""]

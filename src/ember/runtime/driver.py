@@ -318,7 +318,12 @@ class Runtime:
             self.remote = None
         self._count_later = False
         if self.counter_module is not None:
-            self.counter_module.replies_stop()  # no thread of Ember's after this
+            # No thread of Ember's touches Python after this (at exit, a sleeping one is
+            # left to the process's end rather than woken and joined).
+            if exiting:
+                self.counter_module.replies_leave()
+            else:
+                self.counter_module.replies_stop()
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None
