@@ -148,7 +148,7 @@ def _warmed_up() -> None:
         try:
             from ember.runtime.sampler import Sampler
 
-            _sampler = Sampler()
+            _sampler = Sampler(_counter)
         except Exception:  # noqa: BLE001 - the JIT never breaks the program
             _count_all()
             return

@@ -13,7 +13,15 @@
  *   - a code object already decided: DISABLE.
  *   - otherwise add the event's weight (call_weight for PY_START, 1 for a back-edge) to
  *     the count; below `threshold`: return None (counting goes on, no Python code ran).
- *   - at or above `threshold`: call on_hot(code, frame), where frame is the frame that
+ *   - at or above `threshold` at a back-edge of code whose calls were seen starting at
+ *     most once, while `first_call_waits` is set (a sampler runs): DISABLE that location,
+ *     and leave the decision to the code's next call (PY_START), or to the sampler when
+ *     it still finds that first call running a while later (`hot_now`). Without
+ *     on-stack replacement, code compiled now could only run from its next call anyway,
+ *     and a function called once (a program's main loop) is never called again:
+ *     compiling it as soon as it got hot would be paid for (the runtime, the compile
+ *     server, LLVM) and often never used. Counted in `at_next_call`.
+ *   - otherwise, at or above `threshold`: call on_hot(code, frame), where frame is the frame that
  *     fired the event (the callee starting, or the looping frame), but only when this
  *     thread has room for the compiler's own frames (py_headroom Python frames,
  *     c_headroom C recursion units) and no other hook call is running (another thread may
@@ -74,12 +82,19 @@
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this file (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 8
+#define EMBER_HOTNESS_VERSION 10
 
 /* The co_extra value of a code object that on_hot decided about. */
 #define DECIDED ((uintptr_t)-1)
 /* ... and of one whose compile is under way elsewhere (on_hot answered an int). */
 #define PENDING ((uintptr_t)-2)
+/* Below those, a co_extra value is the count in units, and in STARTS_SHIFT and up how many
+   PY_STARTs of the code were seen (0, 1, or 2 for more). The count stays below 2**41
+   (threshold <= 2**40, weights <= 2**20), so the two never meet, nor reach DECIDED. */
+#define STARTS_SHIFT 56
+#define STARTS_MASK ((uintptr_t)3 << STARTS_SHIFT)
+#define ONE_START ((uintptr_t)1 << STARTS_SHIFT)
+#define MANY_STARTS ((uintptr_t)2 << STARTS_SHIFT)
 /* Ember's sys.monitoring tool (OPTIMIZER_ID). */
 #define OWN_TOOL 5
 
@@ -95,12 +110,18 @@ typedef struct {
     int py_headroom;
     int c_headroom;
     int busy;
+    /* Set while a sampler looks at the running frames (runtime/sampler.py): only then
+       is a function hot at a back-edge of its first call left to its next call, since
+       only then can the sampler decide it sooner when that first call goes on
+       (`hot_now`); otherwise it is decided at once, as any hot code. */
+    int first_call_waits;
     /* Code objects marked pending (their compile is under way elsewhere). */
     long pending;
     /* Statistics, for tests, stats and measurements. */
     unsigned long long events;   /* callbacks received */
     unsigned long long hooks;    /* on_hot calls */
     unsigned long long deferred; /* hot, but no headroom or busy: tried again later */
+    unsigned long long at_next_call; /* hot at a back-edge: decided at the next call */
     unsigned long long errors;   /* on_hot raised */
 } Counter;
 
@@ -124,25 +145,29 @@ has_headroom(Counter *self)
 }
 
 static PyObject *
-call_hook_kept(Counter *self, PyObject *code, int is_jump);
+call_hook_kept(Counter *self, PyObject *code, PyObject *frame);
 
+/* on_hot(code, frame) and what its answer means for code; frame NULL: the frame running
+   now (the one that fired the event). */
 static PyObject *
-call_hook(Counter *self, PyObject *code, int is_jump)
+call_hook(Counter *self, PyObject *code, PyObject *frame)
 {
     Py_INCREF(self);
-    PyObject *res = call_hook_kept(self, code, is_jump);
+    PyObject *res = call_hook_kept(self, code, frame);
     Py_DECREF(self);
     return res;
 }
 
 static PyObject *
-call_hook_kept(Counter *self, PyObject *code, int is_jump)
+call_hook_kept(Counter *self, PyObject *code, PyObject *frame)
 {
     if (self->on_hot == NULL) { /* cleared by the GC: no one to ask */
         set_units(code, DECIDED);
         return Py_NewRef(self->disable);
     }
-    PyObject *frame = (PyObject *)PyEval_GetFrame(); /* borrowed; NULL if none */
+    if (frame == NULL) {
+        frame = (PyObject *)PyEval_GetFrame(); /* borrowed; NULL if none */
+    }
     PyObject *args[2] = {code, frame != NULL ? frame : Py_None};
     /* The hook may unregister this counter (Runtime.stop), dropping CPython's reference
        to it: keep it and the hook alive for the call. */
@@ -226,29 +251,40 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
         PyErr_Clear();
         Py_RETURN_NONE;
     }
-    uintptr_t units = (uintptr_t)extra;
-    if (units == DECIDED) {
+    uintptr_t state = (uintptr_t)extra;
+    if (state == DECIDED) {
         return Py_NewRef(self->disable);
     }
-    if (units == 0) {
+    if (state == 0) {
         /* The first event of this code (or the first since it was counted again): the
            instrumentation that brought it here took its superinstructions away. */
         ember_fuse_superinstructions(code, OWN_TOOL);
     }
-    if (units == PENDING) {
+    if (state == PENDING) {
         return Py_NewRef(self->disable);  /* its calls and loops run free meanwhile */
     }
-    if (units < self->threshold) {
-        units += weight; /* no overflow: threshold and weights are far below 2**62 */
-        if (set_units(code, units) < 0 || units < self->threshold) {
+    uintptr_t starts = state & STARTS_MASK;
+    uintptr_t units = state & ~STARTS_MASK;
+    if (nargs == 2 && starts != MANY_STARTS) {
+        starts += ONE_START;
+    }
+    if (units < self->threshold || nargs == 2) {
+        if (units < self->threshold) {
+            units += weight; /* no overflow: threshold and weights are far below 2**41 */
+        }
+        if (set_units(code, starts | units) < 0 || units < self->threshold) {
             Py_RETURN_NONE;
         }
+    }
+    if (nargs == 3 && starts != MANY_STARTS && self->first_call_waits) {
+        self->at_next_call++;
+        return Py_NewRef(self->disable);
     }
     if (self->busy || !has_headroom(self)) {
         self->deferred++;
         Py_RETURN_NONE;
     }
-    return call_hook(self, code, nargs == 3);
+    return call_hook(self, code, NULL);
 }
 
 static PyObject *
@@ -336,7 +372,10 @@ Counter_count(PyObject *Py_UNUSED(self), PyObject *code)
     if ((uintptr_t)extra == DECIDED) {
         return PyLong_FromLong(-1);
     }
-    return PyLong_FromSize_t((size_t)(uintptr_t)extra);
+    if ((uintptr_t)extra == PENDING) {
+        return PyLong_FromSize_t((size_t)PENDING);
+    }
+    return PyLong_FromSize_t((size_t)((uintptr_t)extra & ~STARTS_MASK));
 }
 
 static PyObject *
@@ -375,7 +414,9 @@ Counter_mark(PyObject *op, PyObject *code)
     if ((uintptr_t)extra == DECIDED) {
         Py_RETURN_FALSE;
     }
-    if (PyUnstable_Code_SetExtra(code, extra_index, (void *)(uintptr_t)self->threshold) < 0) {
+    /* As if called many times already: its next event, a back-edge too, calls on_hot. */
+    if (PyUnstable_Code_SetExtra(code, extra_index,
+                                 (void *)(MANY_STARTS | (uintptr_t)self->threshold)) < 0) {
         return NULL;
     }
     Py_RETURN_TRUE;
@@ -402,7 +443,59 @@ Counter_decide(PyObject *op, PyObject *code)
     Py_RETURN_NONE;
 }
 
+/* waiting(code): hot at a back-edge of its first call, left to its next call. */
+static PyObject *
+Counter_waiting(PyObject *op, PyObject *code)
+{
+    Counter *self = (Counter *)op;
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "waiting() expects a code object");
+        return NULL;
+    }
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(code, extra_index, &extra) < 0) {
+        return NULL;
+    }
+    uintptr_t state = (uintptr_t)extra;
+    return PyBool_FromLong(state != DECIDED && state != PENDING
+                           && (state & STARTS_MASK) != MANY_STARTS
+                           && (state & ~STARTS_MASK) >= self->threshold);
+}
+
+/* hot_now(code, frame): decide code now, as its own hot event would (on_hot gets frame,
+   a frame of code on this thread); False when it cannot now (decided or pending already,
+   another hook under way, no headroom). */
+static PyObject *
+Counter_hot_now(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
+{
+    Counter *self = (Counter *)op;
+    if (nargs != 2 || !PyCode_Check(args[0]) || !PyFrame_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "hot_now(code, frame)");
+        return NULL;
+    }
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(args[0], extra_index, &extra) < 0) {
+        return NULL;
+    }
+    uintptr_t state = (uintptr_t)extra;
+    if (state == DECIDED || state == PENDING || self->busy || !has_headroom(self)) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *res = call_hook(self, args[0], args[1]);
+    Py_XDECREF(res);
+    if (res == NULL) {
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
 static PyMethodDef Counter_methods[] = {
+    {"waiting", (PyCFunction)Counter_waiting, METH_O,
+     "waiting(code): code got hot at a back-edge of its first call and waits for its "
+     "next call (or hot_now)."},
+    {"hot_now", (PyCFunction)(void (*)(void))Counter_hot_now, METH_FASTCALL,
+     "hot_now(code, frame) -> bool: call on_hot(code, frame) now and apply its answer, as "
+     "code's own event would; False if it could not now."},
     {"decide", (PyCFunction)Counter_decide, METH_O,
      "decide(code): the JIT decided about code (elsewhere than in its own hook): its "
      "next event returns DISABLE without calling on_hot."},
@@ -425,6 +518,8 @@ static PyMemberDef Counter_members[] = {
     {"events", T_ULONGLONG, offsetof(Counter, events), READONLY, NULL},
     {"hooks", T_ULONGLONG, offsetof(Counter, hooks), READONLY, NULL},
     {"deferred", T_ULONGLONG, offsetof(Counter, deferred), READONLY, NULL},
+    {"at_next_call", T_ULONGLONG, offsetof(Counter, at_next_call), READONLY, NULL},
+    {"first_call_waits", T_INT, offsetof(Counter, first_call_waits), 0, NULL},
     {"errors", T_ULONGLONG, offsetof(Counter, errors), READONLY, NULL},
     {"pending", T_LONG, offsetof(Counter, pending), READONLY, NULL},
     {NULL},
@@ -885,6 +980,9 @@ static PyMethodDef module_methods[] = {
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
      "register_direct(entry, body, native_calls, argcount): compiled callers may call "
      "body directly for calls of argcount positional arguments."},
+    {"tree_stats", ember_tree_stats, METH_O,
+     "tree_stats(paths) -> bytes: '<path>:<size>:<mtime ns>' lines of the .py files under "
+     "each path (see _files.c)."},
     {"readable", ember_readable, METH_O,
      "readable(fd) -> bool: reading fd would not block now."},
     {"symbol_address", ember_symbol_address, METH_O,

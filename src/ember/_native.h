@@ -34,4 +34,7 @@ PyObject *ember_interpreter_address(PyObject *module, PyObject *ignored);
 PyObject *ember_fill_table(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ember_readable(PyObject *module, PyObject *arg);
 
+/* _files.c: tree_stats(paths) -> bytes, for the code cache's signature. */
+PyObject *ember_tree_stats(PyObject *module, PyObject *paths);
+
 #endif

@@ -31,10 +31,24 @@ WARMUP_MS = 50
 #: Loop back-edges worth one call: a function is also hot once its loops went round
 #: threshold * BACK_EDGES_PER_CALL times in all (calls and back-edges add up), so a
 #: function called once that loops a lot is compiled for its next call (there is no
-#: on-stack replacement yet). By the same rule as the threshold, a back-edge should weigh
-#: its rent against a call's: the two runs above gave a call the worth of 0.4 and 0.8
-#: back-edges, so the nearest whole weight, 1 (the counter's units are integers).
+#: on-stack replacement yet; see FIRST_CALL_WAIT_MS). By the same rule as the threshold,
+#: a back-edge should weigh its rent against a call's: the two runs above gave a call the
+#: worth of 0.4 and 0.8 back-edges, so the nearest whole weight, 1 (the counter's units
+#: are integers).
 BACK_EDGES_PER_CALL = 1
+
+#: Milliseconds a function that got hot at a back-edge of its first call goes on running
+#: in that call before the sampler has it compiled (otherwise it is decided at its next
+#: call; _hotness.c). Without on-stack replacement that call cannot use the code, so the
+#: compile pays only if the function is called again, and a function called once (a
+#: program's main loop, `main()`) never is: compiled at once, a 50-100 ms loop-once program
+#: paid ~8 ms of its own thread (the runtime, the compile server's start) and the server's
+#: LLVM on the other core, 1.1x its CPU time and 1.5x its machine's. A first call that
+#: lasts this long after getting hot makes its function worth compiling for its next calls
+#: (the same rent-or-buy rule as the threshold: what the wait can lose is at most its
+#: length, and the program thread's price of a first compile is a few percent of it),
+#: and a call of 10**7 back-edges (~1 s) still ends long after its compile.
+FIRST_CALL_WAIT_MS = 100
 
 DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 
@@ -44,7 +58,7 @@ HOOK_PENDING = 1
 #: The `sys.monitoring` tool Ember counts with.
 MONITORING_TOOL = 5  # sys.monitoring.OPTIMIZER_ID
 #: The `ember._hotness` this Ember was written for (its VERSION constant).
-HOTNESS_VERSION = 8
+HOTNESS_VERSION = 10
 #: Recursion headroom the hook needs: Python frames and C recursion units (the compiler's
 #: deepest stack, measured below the hook, is 78 Python frames and 73 C units for the first
 #: compile, 26 and 30 later; see runtime/driver.py).

@@ -9,6 +9,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from ember import codecache
+
 PROGRAM = textwrap.dedent("""
     import json, sys
     import ember
@@ -76,3 +80,41 @@ def test_damaged_entries_are_recompiled(tmp_path):
     again = run(tmp_path)
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stderr.splitlines()[-1]) == [["work", False]]
+
+
+def test_tree_stats_lists_the_py_files_of_a_tree_with_their_size_and_mtime(tmp_path):
+    """The code cache's signature of this installation (`codecache._signature`) rests on
+    it: every .py file under each path, none elsewhere, in a fixed order."""
+    hotness = pytest.importorskip("ember._hotness", reason="the C extension is not built")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "__pycache__").mkdir()
+    (tmp_path / "b" / "__pycache__" / "x.py").write_text("hidden\n")
+    (tmp_path / "b" / "inner.py").write_text("x = 1\n")
+    (tmp_path / "a.py").write_text("a\n")
+    (tmp_path / "c.py").write_text("cc\n")
+    (tmp_path / "notes.txt").write_text("no\n")
+    single = tmp_path / "single.py"
+    single.write_text("s\n")
+
+    def line(path):
+        st = os.stat(path)
+        return f"{path}:{st.st_size}:{st.st_mtime_ns}\n"
+
+    got = hotness.tree_stats([str(tmp_path / "b"), str(tmp_path / "missing"), str(single)])
+    assert got.decode() == line(tmp_path / "b" / "inner.py") + line(single)
+    got = hotness.tree_stats([str(tmp_path)]).decode()
+    # Each directory's files in name order, then its subdirectories.
+    assert got == "".join(line(tmp_path / n) for n in ("a.py", "c.py", "single.py")) + \
+        line(tmp_path / "b" / "inner.py")
+    os.utime(tmp_path / "c.py", ns=(0, 12345))
+    assert hotness.tree_stats([str(tmp_path)]).decode() != got  # an edit shows
+    with pytest.raises(TypeError):
+        hotness.tree_stats([b"bytes"])
+
+
+def test_the_signature_covers_every_compiler_source():
+    hotness = pytest.importorskip("ember._hotness", reason="the C extension is not built")
+    root = os.path.dirname(codecache.__file__)
+    listed = hotness.tree_stats([os.path.join(root, p) for p in codecache._COMPILER_PARTS])
+    files = [ln.rsplit(":", 2)[0] for ln in listed.decode().splitlines()]
+    assert sorted(files) == sorted(codecache._compiler_files())

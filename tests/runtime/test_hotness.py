@@ -9,6 +9,7 @@ harness.
 import json
 import sys
 import textwrap
+import types
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,63 @@ def test_back_edges_count_with_their_weight(counting):
     loops(100)  # W more at the call: 38 of 40; hot at the second back-edge, mid-loop
     assert counter.count(loops.__code__) == -1
     assert hooks == [{"n": 100, "total": 1, "i": 1}]
+
+
+def _loops(n):
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def test_hot_in_its_first_call_waits_for_the_next_call_while_sampled(counting):
+    """With `first_call_waits` (a sampler runs), a function hot in the middle of its only
+    call is left to its next call: without on-stack replacement the running call could
+    not use the code, and a function called once (a main loop) is never called again."""
+    hooks = []
+    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
+    counter.first_call_waits = 1
+    loops = types.FunctionType(_loops.__code__.replace(), globals())
+
+    assert loops(1000) == sum(range(1000))
+    assert hooks == [] and counter.at_next_call == 1 and counter.waiting(loops.__code__)
+    assert counter.count(loops.__code__) == 40  # its start (W) and 36 back-edges
+    events = counter.events
+    loops(1000)  # one event: its start, which calls the hook; the loop was DISABLEd
+    assert counter.events == events + 1
+    assert hooks == [{"n": 1000}] and counter.count(loops.__code__) == -1
+    assert not counter.waiting(loops.__code__)
+
+
+def test_hot_in_its_first_call_is_decided_at_once_without_a_sampler(counting):
+    hooks = []
+    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
+    loops = types.FunctionType(_loops.__code__.replace(), globals())
+    loops(1000)
+    assert counter.at_next_call == 0 and len(hooks) == 1 and hooks[0]["n"] == 1000
+
+
+def test_hot_now_decides_a_waiting_function_with_the_frame_given(counting):
+    seen = []
+
+    def on_hot(code, frame):
+        seen.append((code, frame))
+        return 7  # pending: its compile is under way elsewhere
+
+    counter = counting(on_hot, 10)
+    counter.first_call_waits = 1
+    loops = types.FunctionType(_loops.__code__.replace(), globals())
+    loops(1000)
+    code = loops.__code__
+    assert counter.waiting(code) and seen == []
+    frame = sys._getframe()
+    assert counter.hot_now(code, frame) is True
+    assert seen == [(code, frame)] and counter.pending == 1 and not counter.waiting(code)
+    assert counter.hot_now(code, frame) is False  # pending already: not asked again
+    counter.decide(code)
+    assert counter.pending == 0 and counter.hot_now(code, frame) is False
+    with pytest.raises(TypeError):
+        counter.hot_now(code, None)
 
 
 def test_forward_jumps_and_non_function_code_are_disabled_at_once(counting):
@@ -269,6 +327,9 @@ def test_function_called_once_that_loops_is_native_at_its_next_call(tmp_path):
     assert native == 2 and interpreted == 0  # both calls after the first ran native code
     counting = data["stats"]["totals"]["counting"]
     assert counting["on"] and counting["hooks"] >= 1 and counting["errors"] == 0
+    # Hot in its first call, it waited (a sampler runs at the default threshold), and the
+    # sampler had it compiled while that call went on.
+    assert counting["at_next_call"] == 1
 
 
 def test_restart_events_brings_no_second_decision(counting):

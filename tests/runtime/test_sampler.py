@@ -15,6 +15,7 @@ import textwrap
 import pytest
 
 import ember
+from ember.defaults import FIRST_CALL_WAIT_MS
 from ember.runtime.sampler import Sampler
 from tests.harness import ember as run_ember
 from tests.harness import require_free_monitoring_tool
@@ -83,6 +84,51 @@ def test_a_code_object_that_dies_leaves_the_table(tool):
     gc.collect()
     assert code_id not in sampler.counted
     sampler.stop()
+
+
+class _WaitingCounter:
+    """What the sampler asks of the C counter about functions hot in their first call."""
+
+    def __init__(self, waiting):
+        self.first_call_waits = 0
+        self.waiting_codes = set(waiting)
+        self.hot = []
+
+    def waiting(self, code):
+        return code in self.waiting_codes
+
+    def hot_now(self, code, frame):
+        self.hot.append((code, frame))
+        self.waiting_codes.discard(code)
+        return True
+
+
+def test_a_first_call_still_running_after_the_wait_is_decided_by_a_sample(tool, monkeypatch):
+    from ember.runtime import sampler as sampler_module
+
+    clock = [0]
+    monkeypatch.setattr(sampler_module, "_now_ns", lambda: clock[0])
+
+    def long_first_call():
+        sampler.sample()  # counted (its events on)
+        sampler.sample()  # waiting: first seen so now
+        clock[0] = (FIRST_CALL_WAIT_MS - 1) * 1_000_000
+        sampler.sample()  # not yet
+        before = list(counter.hot)
+        clock[0] = FIRST_CALL_WAIT_MS * 1_000_000
+        sampler.sample()  # still running: decided, with this very frame
+        return before, sys._getframe()
+
+    counter = _WaitingCounter([long_first_call.__code__])
+    sampler = Sampler(counter)
+    assert counter.first_call_waits == 1
+    try:
+        before, frame = long_first_call()
+        assert before == []
+        assert counter.hot == [(long_first_call.__code__, frame)]
+    finally:
+        sampler.stop()
+    assert counter.first_call_waits == 0 and sampler.first_calls == {}
 
 
 PROGRAM = textwrap.dedent("""

@@ -212,7 +212,7 @@ class Runtime:
             if self.sampler is None:
                 from ember.runtime.sampler import Sampler
 
-                self.sampler = Sampler()
+                self.sampler = Sampler(self.counter)
                 self._next_sample = time.monotonic_ns() + self.sampler.interval_ns
                 self._rearm()
             return

@@ -9,12 +9,15 @@ JSON (`-X jit-stats=PATH`, and `ember.stats()` returns the same dict)::
      "invalidated": [{"qualname", "filename", "firstlineno", "reason"}],
      "totals": {"compiled", "refused", "invalidated", "compile_ms", "startup_ms", "run_ms",
                 "compile_share", "threshold", "refused_by_reason": {reason: count},
-                "counting": {"on", "why", "events", "hooks", "deferred", "errors"}}}
+                "counting": {"on", "why", "events", "hooks", "deferred", "at_next_call",
+                             "errors"}}}
 
 `counting` says whether hotness is counted at all (`why` when it is not: tier 1 off, the
 C counter not built, the monitoring tool taken) and, when it is, the C counter's figures:
-callbacks received, hook calls, hook calls put off for lack of recursion headroom, hook
-errors.
+callbacks received, hook calls, hook calls put off for lack of recursion headroom,
+functions that got hot at a back-edge of their first call (left to their next call, or to
+the sampler once that call has run FIRST_CALL_WAIT_MS more: without on-stack replacement
+the running call cannot use the code), hook errors.
 
 `cached` is true when the machine code came from the persistent code cache (then
 `compile_ms` is the time to load it). `compile_ms` (per function and in total) is the
@@ -175,7 +178,7 @@ class Stats:
         if self.not_counting is not None or c is None:
             return {"on": False, "why": self.not_counting or "no counter"}
         return {"on": True, "why": "", "events": c.events, "hooks": c.hooks,
-                "deferred": c.deferred, "errors": c.errors}
+                "deferred": c.deferred, "at_next_call": c.at_next_call, "errors": c.errors}
 
     def table(self) -> str:
         data = self.as_dict()

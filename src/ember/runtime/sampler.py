@@ -27,12 +27,14 @@ hot function that only ever runs deeper than SAMPLE_DEPTH frames below others an
 not named as a global by them, and code of threads that never give the GIL back.
 """
 
-from __future__ import annotations
-
+# `_weakref`, not `weakref`: the sampler starts in every program that outlives the
+# warm-up, and `weakref` (with `_weakrefset`) costs that program's thread about 2 ms.
 import sys
-import weakref
+from _thread import get_ident as _thread_ident
+from _weakref import ref as _ref
+from time import monotonic_ns as _now_ns
 
-from ember.defaults import MONITORING_TOOL
+from ember.defaults import FIRST_CALL_WAIT_MS, MONITORING_TOOL
 
 #: Milliseconds between two samples.
 SAMPLE_MS = 4
@@ -47,22 +49,31 @@ _EMBER_DIR = __file__.rpartition("/runtime/")[0] + "/"
 class Sampler:
     """The code objects whose events it switched on."""
 
-    def __init__(self) -> None:
+    def __init__(self, counter=None) -> None:
         # Keyed by id(): a code object's own hash and equality read its whole contents
         # (and two equal code objects are still two functions' code).
-        self.counted: dict[int, weakref.ref] = {}  # id(code) -> code, local events on
+        self.counted: dict[int, _ref] = {}  # id(code) -> code, local events on
         self.samples = 0
         self.interval_ns = SAMPLE_MS * 1_000_000
+        # The C counter, whose functions hot in their first call wait for their next
+        # call (`first_call_waits`) or for a sample that finds that call still running
+        # FIRST_CALL_WAIT_MS after it was first seen waiting: id(code) -> (code, since).
+        self.counter = counter
+        self.first_calls: dict[int, tuple] = {}
+        if counter is not None:
+            counter.first_call_waits = 1
 
     def sample(self) -> None:
         self.samples += 1
         counted = self.counted
-        for frame in sys._current_frames().values():
+        waits = self.counter is not None
+        me = _thread_ident()
+        for thread, frame in sys._current_frames().items():
             depth = 0
             while frame is not None and depth < SAMPLE_DEPTH:
                 code = frame.f_code
                 f_globals = frame.f_globals
-                frame = frame.f_back
+                running, frame = frame, frame.f_back
                 if code.co_filename.startswith(_EMBER_DIR):
                     if depth:
                         break  # a thread of Ember's, or Ember called by the program
@@ -73,9 +84,29 @@ class Sampler:
                 key = id(code)
                 ref = counted.get(key)
                 if ref is not None and ref() is code:
+                    if waits and thread == me and self.counter.waiting(code):
+                        self._first_call(code, running)
+                        if self.counter is None:
+                            return  # the hook stopped the runtime
                     continue
                 self.count(code)
                 self._count_callees(code, f_globals)
+
+    def _first_call(self, code, frame) -> None:
+        """`code`, hot in its first call, is running in `frame` on this thread: decide it
+        once that call has gone on for FIRST_CALL_WAIT_MS since first seen so."""
+        key = id(code)
+        now = _now_ns()
+        seen = self.first_calls.get(key)
+        if seen is None or seen[0]() is not code:
+            self.first_calls[key] = (_ref(code), now)
+        elif now - seen[1] >= FIRST_CALL_WAIT_MS * 1_000_000:
+            del self.first_calls[key]
+            counter = self.counter
+            try:
+                counter.hot_now(code, frame)
+            except Exception:  # noqa: BLE001 - the JIT never breaks the program
+                pass
 
     def _count_callees(self, code, f_globals) -> None:
         """Count the functions `code` names as globals too: a sample lands where the
@@ -98,7 +129,7 @@ class Sampler:
         except ValueError:  # the tool was freed (Ember stopping)
             return
         key = id(code)
-        self.counted[key] = weakref.ref(code, lambda _, key=key, c=self.counted: c.pop(key, None))
+        self.counted[key] = _ref(code, lambda _, key=key, c=self.counted: c.pop(key, None))
 
     def stop(self) -> None:
         """Switch the local events off again (3.12's free_tool_id leaves them on)."""
@@ -112,3 +143,7 @@ class Sampler:
             except ValueError:
                 break
         self.counted.clear()
+        self.first_calls.clear()
+        if self.counter is not None:
+            self.counter.first_call_waits = 0
+            self.counter = None
