@@ -26,8 +26,6 @@ code object, load the object code, fill the table. Any failure there is a miss: 
 function is compiled as if the cache were empty.
 """
 
-from __future__ import annotations
-
 import sys
 
 FORMAT = 2

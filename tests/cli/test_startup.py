@@ -101,3 +101,15 @@ def test_launcher_leaves_the_environment_alone():
     actual = subprocess.run([str(EMBER), "-c", probe], capture_output=True, env=env)
     assert actual.returncode == expected.returncode == 0
     assert actual.stdout == expected.stdout
+
+
+def test_the_program_imports_from_where_python312_would():
+    """Every entry of python3.12's own sys.path (its site-packages, what its .pth files
+    add) is on the program's, in the same order: a package installed for python3.12 is
+    importable under Ember. Ember's venv and its dependencies come in between."""
+    probe = "import json, sys; print(json.dumps(sys.path[1:]))"
+    expected = json.loads(subprocess.run([str(CPYTHON), "-c", probe], capture_output=True,
+                                         env=environment(), check=True).stdout)
+    actual = json.loads(subprocess.run([str(EMBER), "-c", probe], capture_output=True,
+                                       env=environment(), check=True).stdout)
+    assert [p for p in actual if p in expected] == expected, (actual, expected)
