@@ -5,7 +5,16 @@ import subprocess
 
 import pytest
 
-from tests.harness import CORPUS, CPYTHON, EMBER, assert_same, cpython, ember, environment
+from tests.harness import (
+    CORPUS,
+    CPYTHON,
+    EMBER,
+    assert_same,
+    cpython,
+    default_sigint,
+    ember,
+    environment,
+)
 
 CLI = CORPUS / "cli"
 
@@ -93,11 +102,16 @@ def test_sigint_matches_cpython(flags):
 
     def interrupt(argv):
         proc = subprocess.Popen(
-            argv, cwd=CLI, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            argv, cwd=CLI, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            preexec_fn=default_sigint,
         )
-        assert proc.stdout.readline() == b"ready\n"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        try:
+            assert proc.stdout.readline() == b"ready\n"
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()  # a program that did not stop must not outlive the test
+            proc.wait()
         return err.splitlines()[-1], proc.returncode
 
     expected = interrupt([str(CPYTHON), "wait_for_signal.py"])

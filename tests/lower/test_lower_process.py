@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tests.harness import ACCEPTANCE, EMBER, assert_same, environment
+from tests.harness import ACCEPTANCE, EMBER, assert_same, default_sigint, environment
 
 
 def _script(tmp_path, body: str):
@@ -43,13 +43,18 @@ def test_ctrl_c_stops_a_compiled_loop(tmp_path):
     proc = subprocess.Popen(
         [str(EMBER), "-X", "jit-threshold=0", "-X", f"jit-stats={stats}", str(prog)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
+        preexec_fn=default_sigint,
     )
-    assert proc.stdout.readline() == b"ready\n"
-    import time
+    try:
+        assert proc.stdout.readline() == b"ready\n"
+        import time
 
-    time.sleep(0.5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()  # a loop that did not stop must not spin on after the test
+        proc.wait()
     assert out == b"interrupted\n", err
     assert "spin" in _compiled(stats)
 
