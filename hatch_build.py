@@ -1,9 +1,8 @@
-"""Build hook: compile `src/ember/_hotness.c` (Ember's hotness counter and function
-watcher) with `_quicken.c` (superinstructions back in counted code), `_replies.c` (the
-thread that waits for the compile server), `_caches.c` and
-`_calls.c` (the C that compiled code calls), `_files.c` (stat of a tree, for the code
-cache) and `_loader.c` (loading object code without
-LLVM) into one extension at install time.
+"""Build hook: compile `src/ember/_hotness.c` (Ember's hotness counter) into one extension
+at install time, with `_watcher.c` (the function watcher), `_quicken.c`
+(superinstructions back in counted code), `_replies.c` (the thread that waits for the
+compile server), `_caches.c` and `_calls.c` (the C that compiled code calls), `_files.c`
+(stat of a tree, for the code cache) and `_loader.c` (loading object code without LLVM).
 
 hatchling runs this for every wheel it builds:
 
@@ -44,7 +43,8 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "src" / "ember"
 SOURCE = PACKAGE / "_hotness.c"
 #: Compiled into the same extension: what compiled code calls (attribute caches, CALL).
-EXTRA_SOURCES = ("_caches.c", "_calls.c", "_files.c", "_loader.c", "_quicken.c", "_replies.c")
+EXTRA_SOURCES = ("_caches.c", "_calls.c", "_files.c", "_loader.c", "_quicken.c", "_replies.c",
+                 "_watcher.c")
 MISSING = "_hotness.missing"
 
 

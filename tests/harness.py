@@ -9,7 +9,6 @@ prints in a few places (`-h`, "can't open file"): both paths become `<python>`.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,13 +33,6 @@ def _oracle() -> Path:
 
 CPYTHON = _oracle()
 
-
-def default_sigint() -> None:
-    """preexec_fn for children: SIGINT as a terminal gives it. A test run started in the
-    background of a non-interactive shell ignores SIGINT, its children inherit that, and
-    CPython then installs no KeyboardInterrupt handler: the Ctrl-C tests' programs would
-    not stop."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,6 @@ def run(argv: list[str], *, stdin: bytes | None = None, cwd: Path | None = None,
         cwd=cwd,
         env=environment(env),
         timeout=timeout,
-        preexec_fn=default_sigint,
     )
     return Result(proc.stdout, proc.stderr, proc.returncode).normalized()
 

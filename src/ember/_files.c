@@ -55,7 +55,8 @@ ends_with_py(const char *name)
     return n > 3 && strcmp(name + n - 3, ".py") == 0;
 }
 
-/* The entries of `dir` (sorted), then its files, then its subdirectories. */
+/* The .py files of `dir` in name order, then, in name order, those under its
+   subdirectories. */
 static int
 walk(PyObject *out, const char *dir)
 {

@@ -37,4 +37,15 @@ PyObject *ember_readable(PyObject *module, PyObject *arg);
 /* _files.c: tree_stats(paths) -> bytes, for the code cache's signature. */
 PyObject *ember_tree_stats(PyObject *module, PyObject *paths);
 
+/* _watcher.c: the function watcher (install, uninstall, take_events, ...). */
+PyObject *ember_watch_install(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *ember_watch_uninstall(PyObject *module, PyObject *func);
+PyObject *ember_watch_uninstall_all(PyObject *module, PyObject *ignored);
+PyObject *ember_watch_clear(PyObject *module, PyObject *ignored);
+PyObject *ember_watch_is_installed(PyObject *module, PyObject *func);
+PyObject *ember_watch_installed_count(PyObject *module, PyObject *ignored);
+PyObject *ember_watch_vectorcall_of(PyObject *module, PyObject *func);
+PyObject *ember_watch_take_events(PyObject *module, PyObject *ignored);
+PyObject *ember_watch_events_lost(PyObject *module, PyObject *ignored);
+
 #endif

@@ -134,11 +134,10 @@ def _signature() -> str:
     from ember.runtime.codestore import sha256
 
     root = os.path.dirname(os.path.abspath(__file__))
-    parts = [__version__, sys.version, repr(os.uname()), _hotness.__file__,
-             str(os.stat(_hotness.__file__).st_mtime_ns),
-             # The walk in C (`_files.c`): in Python it cost the program's thread a ms.
-             _hotness.tree_stats([os.path.join(root, p) for p in _COMPILER_PARTS]).decode(
-                 "utf-8", "surrogateescape")]
+    # The walk in C (`_files.c`): in Python it cost the program's thread a millisecond.
+    stats = _hotness.tree_stats([*(os.path.join(root, p) for p in _COMPILER_PARTS),
+                                 _hotness.__file__])
+    parts = [__version__, sys.version, repr(os.uname()), stats.decode("utf-8", "surrogateescape")]
     try:
         with open("/proc/cpuinfo", "rb") as f:
             for line in f:

@@ -11,7 +11,6 @@ from tests.harness import (
     EMBER,
     assert_same,
     cpython,
-    default_sigint,
     ember,
     environment,
 )
@@ -103,7 +102,6 @@ def test_sigint_matches_cpython(flags):
     def interrupt(argv):
         proc = subprocess.Popen(
             argv, cwd=CLI, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            preexec_fn=default_sigint,
         )
         try:
             assert proc.stdout.readline() == b"ready\n"

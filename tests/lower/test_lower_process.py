@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from tests.harness import ACCEPTANCE, EMBER, assert_same, default_sigint, environment
+from tests.harness import ACCEPTANCE, EMBER, assert_same, environment
 
 
 def _script(tmp_path, body: str):
@@ -43,7 +43,6 @@ def test_ctrl_c_stops_a_compiled_loop(tmp_path):
     proc = subprocess.Popen(
         [str(EMBER), "-X", "jit-threshold=0", "-X", f"jit-stats={stats}", str(prog)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(),
-        preexec_fn=default_sigint,
     )
     try:
         assert proc.stdout.readline() == b"ready\n"

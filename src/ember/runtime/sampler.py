@@ -99,12 +99,12 @@ class Sampler:
         now = _now_ns()
         seen = self.first_calls.get(key)
         if seen is None or seen[0]() is not code:
-            self.first_calls[key] = (_ref(code), now)
+            self.first_calls[key] = (
+                _ref(code, lambda _, key=key, c=self.first_calls: c.pop(key, None)), now)
         elif now - seen[1] >= FIRST_CALL_WAIT_MS * 1_000_000:
             del self.first_calls[key]
-            counter = self.counter
             try:
-                counter.hot_now(code, frame)
+                self.counter.hot_now(code, frame)
             except Exception:  # noqa: BLE001 - the JIT never breaks the program
                 pass
 
