@@ -369,21 +369,28 @@ Counter_count(PyObject *Py_UNUSED(self), PyObject *code)
     return PyLong_FromSize_t((size_t)(state == PENDING ? state : state & ~STARTS_MASK));
 }
 
+/* forget and decide: the code's state becomes `state` (NULL: none, counted afresh); a
+   compile it was pending for is over. */
 static PyObject *
-Counter_forget(PyObject *op, PyObject *code)
+settle(Counter *self, PyObject *code, const char *method, void *state)
 {
-    Counter *self = (Counter *)op;
-    uintptr_t state;
-    if (code_state(code, "forget", &state) < 0) {
+    uintptr_t old;
+    if (code_state(code, method, &old) < 0) {
         return NULL;
     }
-    if (state == PENDING) {
+    if (old == PENDING) {
         self->pending--;
     }
-    if (PyUnstable_Code_SetExtra(code, extra_index, NULL) < 0) {
+    if (PyUnstable_Code_SetExtra(code, extra_index, state) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
+}
+
+static PyObject *
+Counter_forget(PyObject *op, PyObject *code)
+{
+    return settle((Counter *)op, code, "forget", NULL);
 }
 
 static PyObject *
@@ -408,18 +415,7 @@ Counter_mark(PyObject *op, PyObject *code)
 static PyObject *
 Counter_decide(PyObject *op, PyObject *code)
 {
-    Counter *self = (Counter *)op;
-    uintptr_t state;
-    if (code_state(code, "decide", &state) < 0) {
-        return NULL;
-    }
-    if (state == PENDING) {
-        self->pending--;
-    }
-    if (PyUnstable_Code_SetExtra(code, extra_index, (void *)DECIDED) < 0) {
-        return NULL;
-    }
-    Py_RETURN_NONE;
+    return settle((Counter *)op, code, "decide", (void *)DECIDED);
 }
 
 /* waiting(code): hot at a back-edge of its first call, left to its next call. */
