@@ -44,12 +44,31 @@ PACKAGE = ROOT / "src" / "ember"
 SOURCE = PACKAGE / "_hotness.c"
 #: Compiled into the same extension: what compiled code calls (attribute caches, CALL).
 EXTRA_SOURCES = ("_caches.c", "_calls.c", "_files.c", "_loader.c", "_quicken.c", "_replies.c",
-                 "_watcher.c")
+                 "_start.c", "_watcher.c")
+#: defaults.py's settings that the C start (`_start.c`) uses, passed as -DEMBER_<NAME>.
+DEFAULTS = ("DEFAULT_THRESHOLD", "BACK_EDGES_PER_CALL", "WARMUP_MS", "MONITORING_TOOL",
+            "COMPILER_PY_FRAMES", "COMPILER_C_UNITS")
+#: The .pth file of a package installed as a wheel: the start in Python (`ember._boot`).
+PTH = ROOT / "src" / "ember-jit.pth"
 MISSING = "_hotness.missing"
 
 
 def extension_name() -> str:
     return "_hotness" + (sysconfig.get_config_var("EXT_SUFFIX") or ".so")
+
+
+def _defines(package: Path) -> list[str]:
+    """-D flags for defaults.py's settings, read without importing it (the build
+    environment may not be able to import ember)."""
+    import ast
+
+    values = {}
+    for node in ast.parse((package / "defaults.py").read_text()).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name) and target.id in DEFAULTS:
+                values[target.id] = ast.literal_eval(node.value)
+    return [f"-DEMBER_{name}={int(values[name])}" for name in DEFAULTS]
 
 
 def _commands(sources: list[Path], tmp: Path, out: Path) -> list[list[str]]:
@@ -60,6 +79,7 @@ def _commands(sources: list[Path], tmp: Path, out: Path) -> list[list[str]]:
         ldshared[0:1] = shlex.split(os.environ["CC"])
     include = sysconfig.get_paths()["include"]
     cflags = shlex.split(var("CFLAGS") or "") + shlex.split(var("CCSHARED") or "")
+    cflags += _defines(sources[0].parent)
     objs = [tmp / (src.stem + ".o") for src in sources]
     return [
         *([*shlex.split(cc), *cflags, f"-I{include}", f"-I{src.parent}", "-c", str(src),
@@ -138,8 +158,33 @@ class HotnessBuildHook(BuildHookInterface):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def write_pth() -> None:
+    """Point this venv's `ember-jit.pth` at the in-place extension by its absolute path:
+    site then loads it without searching sys.path or importing the `ember` package, and
+    its boot() is the whole start of a run with no Ember switch (see _start.c). Without
+    an extension (a failed build), the line falls back to `ember._boot`, which then runs
+    without a counter."""
+    pth = Path(sysconfig.get_paths()["purelib"]) / "ember-jit.pth"
+    if sys.prefix == sys.base_prefix or not pth.exists():
+        return  # not the launcher's venv, or Ember is not installed in it
+    so = PACKAGE / extension_name()
+    line = PTH.read_text()
+    if so.exists():
+        name = "ember._hotness"
+        load = ('sys.modules["_frozen_importlib"]._load(sys.modules["_frozen_importlib"]'
+                f'.spec_from_loader({name!r}, sys.modules["_frozen_importlib_external"]'
+                f'.ExtensionFileLoader({name!r}, {str(so)!r})))')
+        line = ('import sys; sys.executable.rpartition("/")[2].startswith("ember") '
+                f'and ({load}.boot() or __import__("ember._boot"))\n')
+    if pth.read_text() != line:
+        staged = pth.with_suffix(".tmp")
+        staged.write_text(line)
+        os.replace(staged, pth)
+
+
 if __name__ == "__main__":
-    problem = compile_extension(PACKAGE)
+    problem = None if sys.argv[1:] == ["--pth"] else compile_extension(PACKAGE)
     if problem:
         print(f"ember: hotness counter not built: {problem}", file=sys.stderr)
+    write_pth()
     sys.exit(0)

@@ -25,4 +25,4 @@ def test_differences_are_reported(ember_args):
 
 def test_stdout_difference_is_reported():
     with pytest.raises(AssertionError, match="stdout"):
-        assert_same(["-c", "import sys; print('ember._boot' in sys.modules)"])
+        assert_same(["-c", "import sys; print('ember._hotness' in sys.modules)"])

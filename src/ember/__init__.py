@@ -79,3 +79,22 @@ def stats():
     from ember import runtime
 
     return runtime.stats()
+
+
+def _started_here():
+    """`ember._boot` if Ember's start ran in this process, else None. On the launcher's
+    fast path only the C start (`_hotness.boot`) ran: `_boot` is imported now, and takes
+    its state over."""
+    boot = sys.modules.get("ember._boot")
+    if boot is None:
+        hotness = sys.modules.get("ember._hotness")
+        state = getattr(hotness, "boot_state", None)
+        if state is not None and state() is not None:
+            from ember import _boot as boot
+    return boot
+
+
+# ember-jit.pth may have loaded the extension by its path before this package existed;
+# the import system then left it out of the package's namespace.
+if "ember._hotness" in sys.modules:
+    _hotness = sys.modules["ember._hotness"]

@@ -74,30 +74,27 @@ def _start() -> None:
 def _start_counting() -> None:
     """The defaults: count with the C counter; nothing else until something gets hot.
     Whatever goes wrong leaves plain CPython (the slow path's stats would say why; the
-    defaults write none)."""
-    global _counter
+    defaults write none). The C start (`_hotness.boot`) does the work; the launcher's
+    venv calls it before this module exists, a wheel's .pth from here."""
     try:
         from ember import _hotness, defaults
     except ImportError:
         return
-    mon = sys.monitoring
     if getattr(_hotness, "VERSION", None) != defaults.HOTNESS_VERSION:
         return
-    try:
-        mon.use_tool_id(defaults.MONITORING_TOOL, "ember")
-    except ValueError:
-        return
-    weight = defaults.BACK_EDGES_PER_CALL
-    _counter = _hotness.Counter(
-        _first_hot, threshold=defaults.DEFAULT_THRESHOLD * weight, call_weight=weight,
-        py_headroom=defaults.COMPILER_PY_FRAMES, c_headroom=defaults.COMPILER_C_UNITS)
-    mon.register_callback(defaults.MONITORING_TOOL, mon.events.PY_START, _counter)
-    mon.register_callback(defaults.MONITORING_TOOL, mon.events.JUMP, _counter)
-    if not _arm():
-        _count_all()
-    import atexit
+    if _hotness.boot():
+        _take_over(_hotness.boot_state())
 
-    atexit.register(_at_exit)
+
+def _take_over(state) -> None:
+    """From here on this module decides: the counter `_hotness.boot` registered, counting
+    from the end of the warm-up (the timer armed) or from the start. Its hooks (the
+    counter's, the timer's, the fork and exit handlers) call this module's functions."""
+    global _counter, _started, _timer, _fork_hooks
+    _counter, started_ns, armed = state
+    _started = started_ns / 1e9
+    _timer = bool(armed)
+    _fork_hooks = True
 
 
 def _count_all() -> None:
@@ -281,7 +278,12 @@ def _boot() -> None:
     import time
 
     _started = time.perf_counter()
-    if _switch_given():
+    hotness = sys.modules.get("ember._hotness")
+    state = getattr(hotness, "boot_state", None)
+    state = state() if state is not None else None
+    if state is not None:
+        _take_over(state)  # the C start ran (the launcher's venv)
+    elif _switch_given():
         _start()
     else:
         _start_counting()

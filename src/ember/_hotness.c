@@ -650,6 +650,11 @@ attr_cache_layout(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 }
 
 static PyMethodDef module_methods[] = {
+    {"boot", ember_boot, METH_NOARGS,
+     "boot() -> bool: count with a Counter at defaults.py's settings, the warm-up timer "
+     "armed, if no Ember switch is set (see _start.c)."},
+    {"boot_state", ember_boot_state, METH_NOARGS,
+     "boot_state() -> (counter, started_ns, timer_armed) after boot() did, else None."},
     {"replies_watch", (PyCFunction)(void (*)(void))ember_replies_watch, METH_FASTCALL,
      "replies_watch(fd, wake_ns, callback): call callback() on the main thread when fd is "
      "readable, and once at wake_ns (time.monotonic_ns(); 0: never)."},

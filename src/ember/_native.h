@@ -48,4 +48,8 @@ PyObject *ember_watch_vectorcall_of(PyObject *module, PyObject *func);
 PyObject *ember_watch_take_events(PyObject *module, PyObject *ignored);
 PyObject *ember_watch_events_lost(PyObject *module, PyObject *ignored);
 
+/* _start.c: the fast path of the process's start. */
+PyObject *ember_boot(PyObject *module, PyObject *ignored);
+PyObject *ember_boot_state(PyObject *module, PyObject *ignored);
+
 #endif

@@ -55,7 +55,9 @@ def _store():
             if _where is not None:
                 where = _where[0]
             else:
-                boot = sys.modules.get("ember._boot")
+                from ember import _started_here
+
+                boot = _started_here()
                 where = boot.OPTIONS.cache if boot is not None else options.parse().cache
             if where != "off":
                 _cache = storage.CodeCache(where or storage.default_dir())

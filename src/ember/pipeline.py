@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from types import CodeType
 
-from ember import options
+from ember import _started_here, options
 from ember.bytecode import Refused
 from ember.frontend import build_function
 from ember.ir import Function
@@ -28,7 +28,7 @@ PASSES: list[Callable[[Function], object]] = []
 
 def dump_kinds() -> frozenset[str]:
     """What `-X jit-dump=` / EMBER_JIT_DUMP asks for in this process."""
-    boot = sys.modules.get("ember._boot")
+    boot = _started_here()
     if boot is not None:
         return boot.OPTIONS.dump
     try:

@@ -128,7 +128,7 @@ def test_children_run_under_ember():
 
 def test_python_dash_m_ember_runs_under_ember():
     venv_python = EMBER.parent / ".venv" / "bin" / "python"
-    code = "import sys; print('ember._boot' in sys.modules, sys.flags.optimize, sys.argv)"
+    code = "import sys; print('ember._hotness' in sys.modules, sys.flags.optimize, sys.argv)"
     proc = subprocess.run(
         [str(venv_python), "-O", "-m", "ember", "-c", code, "x"],
         capture_output=True, env=environment(), timeout=60,
@@ -140,7 +140,7 @@ def test_python_dash_m_ember_runs_under_ember():
 def test_ember_console_script_runs_under_ember():
     script = EMBER.parent / ".venv" / "bin" / "ember"
     proc = subprocess.run(
-        [str(script), "-c", "import sys; print('ember._boot' in sys.modules, sys.argv)", "y"],
+        [str(script), "-c", "import sys; print('ember._hotness' in sys.modules, sys.argv)", "y"],
         capture_output=True, env=environment(), timeout=60,
     )
     assert proc.stdout == b"True ['-c', 'y']\n", proc

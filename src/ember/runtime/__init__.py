@@ -54,9 +54,9 @@ def current_or_boot():
     """The running runtime; on `ember._boot`'s fast path (the `ember` command with no
     switch), the one made around its counter if none exists yet; else None."""
     if _runtime is None:
-        import sys
+        from ember import _started_here
 
-        boot = sys.modules.get("ember._boot")
+        boot = _started_here()
         if boot is not None and boot._counter is not None:
             return boot.adopt()
     return _runtime

@@ -1,6 +1,6 @@
 import subprocess
 import sys
 
-code = "import sys; print('ember._boot' in sys.modules)"
-print("parent", "ember._boot" in sys.modules)
+code = "import sys; print('ember._hotness' in sys.modules)"
+print("parent", "ember._hotness" in sys.modules)
 print("child", subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip())
