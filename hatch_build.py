@@ -50,6 +50,8 @@ DEFAULTS = ("DEFAULT_THRESHOLD", "BACK_EDGES_PER_CALL", "WARMUP_MS", "MONITORING
             "COMPILER_PY_FRAMES", "COMPILER_C_UNITS")
 #: The .pth file of a package installed as a wheel: the start in Python (`ember._boot`).
 PTH = ROOT / "src" / "ember-jit.pth"
+#: The .pth file pip writes for `pip install -e` (hatchling's editable wheel).
+EDITABLE_PTH = "_editable_impl_ember_jit.pth"
 MISSING = "_hotness.missing"
 
 
@@ -169,6 +171,22 @@ def write_pth() -> None:
         return  # not the launcher's venv, or Ember is not installed in it
     so = PACKAGE / extension_name()
     line = PTH.read_text()
+    # An editable install's own .pth only puts src/ on sys.path: folded into ours as its
+    # first line (the order site would have used, `_` sorting first), one file to open
+    # and read at every start instead of two.
+    editable = pth.with_name(EDITABLE_PTH)
+    path_line = ""
+    if editable.exists():
+        lines = editable.read_text().splitlines()
+        if len(lines) != 1 or not Path(lines[0]).is_dir():
+            editable = None  # not the one-directory file we know: leave it alone
+        else:
+            path_line = lines[0] + "\n"
+    else:
+        editable = None
+        old = pth.read_text().splitlines()
+        if len(old) == 2 and Path(old[0]).is_dir():
+            path_line = old[0] + "\n"  # folded by an earlier run
     if so.exists():
         name = "ember._hotness"
         load = ('sys.modules["_frozen_importlib"]._load(sys.modules["_frozen_importlib"]'
@@ -176,10 +194,13 @@ def write_pth() -> None:
                 f'.ExtensionFileLoader({name!r}, {str(so)!r})))')
         line = ('import sys; sys.executable.rpartition("/")[2].startswith("ember") '
                 f'and ({load}.boot() or __import__("ember._boot"))\n')
+    line = path_line + line
     if pth.read_text() != line:
         staged = pth.with_suffix(".tmp")
         staged.write_text(line)
         os.replace(staged, pth)
+    if editable is not None:
+        editable.unlink()
 
 
 if __name__ == "__main__":
