@@ -173,20 +173,12 @@ def write_pth() -> None:
     line = PTH.read_text()
     # An editable install's own .pth only puts src/ on sys.path: folded into ours as its
     # first line (the order site would have used, `_` sorting first), one file to open
-    # and read at every start instead of two.
+    # and read at every start instead of two. Whether the install is editable comes from
+    # pip's RECORD, which lists that file even after the fold removed it.
     editable = pth.with_name(EDITABLE_PTH)
-    path_line = ""
-    if editable.exists():
-        lines = editable.read_text().splitlines()
-        if len(lines) != 1 or not Path(lines[0]).is_dir():
-            editable = None  # not the one-directory file we know: leave it alone
-        else:
-            path_line = lines[0] + "\n"
-    else:
-        editable = None
-        old = pth.read_text().splitlines()
-        if len(old) == 2 and Path(old[0]).is_dir():
-            path_line = old[0] + "\n"  # folded by an earlier run
+    records = Path(pth.parent).glob("ember_jit-*.dist-info/RECORD")
+    is_editable = any(EDITABLE_PTH in r.read_text() for r in records)
+    path_line = str(PACKAGE.parent) + "\n" if is_editable else ""
     if so.exists():
         name = "ember._hotness"
         load = ('sys.modules["_frozen_importlib"]._load(sys.modules["_frozen_importlib"]'
@@ -199,7 +191,7 @@ def write_pth() -> None:
         staged = pth.with_suffix(".tmp")
         staged.write_text(line)
         os.replace(staged, pth)
-    if editable is not None:
+    if is_editable and editable.exists():
         editable.unlink()
 
 

@@ -63,6 +63,14 @@ def test_int_boundaries():
     same(int_ops, *[(a, b) for a in INTS for b in INTS])
 
 
+def test_big_ints_take_ints_own_slots():
+    # Not compact: int's number slots are called directly (lower/arith.py INT_SLOT), so
+    # their own errors and results must be the number protocol's.
+    huge = 10**400
+    same(int_ops, (huge, 3), (3, huge), (-huge, 7), (huge, huge), (huge, 0), (2**62, -(2**62)),
+         (huge, 2.5), (huge, IntSub(5)))
+
+
 def float_ops(a, b):
     out = [a + b, a - b, a * b, a < b, a <= b, a == b, a != b, a > b, a >= b]
     try:

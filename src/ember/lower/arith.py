@@ -155,10 +155,42 @@ FLOAT_FAST = {
 }
 
 
+#: operator -> int's own number slot, which the number protocol ends at for two exact
+#: ints that are not both compact (binary_op1 picks the left operand's slot, the right's
+#: is the same one and never tried, and int has no in-place slots nor NotImplemented
+#: for ints): calling it directly skips PyNumber_*'s dispatch, as BINARY_OP_ADD_INT
+#: calls _PyLong_Add (which libpython does not export).
+INT_SLOT = {
+    "add": "nb_add",
+    "subtract": "nb_subtract",
+    "multiply": "nb_multiply",
+    "and": "nb_and",
+    "or": "nb_or",
+    "xor": "nb_xor",
+    "floor_divide": "nb_floor_divide",
+    "remainder": "nb_remainder",
+    "true_divide": "nb_true_divide",
+}
+_BINARY_SLOT = ir.FunctionType(support.OBJ, [support.OBJ, support.OBJ])
+
+
+def _int_slot(slot):
+    """A big-int path: `PyLong_Type.tp_as_number-><slot>(x, y)` (new reference or NULL)."""
+    def big(cx, left, right):
+        b = cx.b
+        methods = support.load_field(b, cx.obj_static("PyLong_Type"), abi.Type.tp_as_number)
+        fn = support.load_field(b, methods, getattr(abi.NumberMethods, slot),
+                                _BINARY_SLOT.as_pointer())
+        return b.call(fn, [left, right])
+
+    return big
+
+
 def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem,
-                         float_box=None):
+                         float_box=None, int_big=None):
     """Branch on the operand types to the int and float fast paths; each adds its value
-    to `join`; anything else goes to `slow`."""
+    to `join`; anything else goes to `slow`. `int_big(cx, left, right)`, if given, takes
+    two exact ints that are not both compact (else they go to `slow`)."""
     b = cx.b
     if int_fast is not None:
         ints = exact.block(cx, f"{stem}.int")
@@ -167,7 +199,13 @@ def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem
         b.position_at_end(ints)
         tl, tr = exact.long_tag(cx, left), exact.long_tag(cx, right)
         compact = exact.block(cx, f"{stem}.compact")
-        b.cbranch(exact.tags_compact(cx, tl, tr), compact, slow)
+        big = slow
+        if int_big is not None:
+            big = exact.block(cx, f"{stem}.bigint")
+        b.cbranch(exact.tags_compact(cx, tl, tr), compact, big)
+        if int_big is not None:
+            b.position_at_end(big)
+            join.add(int_big(cx, left, right))
         b.position_at_end(compact)
         x, y = exact.compact_value(cx, left, tl), exact.compact_value(cx, right, tr)
         join.add(int_fast(cx, x, y, slow))
@@ -203,8 +241,9 @@ def lower_binary_op(cx, op):
             reusable.append(left)
         if _dies_here(cx, op, op.right) and cx.own.root_of(op.right) != cx.own.root_of(op.left):
             reusable.append(right)
+    slot = INT_SLOT.get(name)
     _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, "binop",
-                         _reusing_box(cx, reusable))
+                         _reusing_box(cx, reusable), _int_slot(slot) if slot else None)
     b = cx.b
     b.position_at_end(slow)
     if name == "add":
