@@ -147,6 +147,36 @@ def test_the_server_ends_with_the_program():
     assert pid not in _server_pids()
 
 
+def test_a_program_that_ends_first_still_fills_the_cache(tmp_path):
+    """The program ends right after f got hot, before its server could answer: the
+    server still compiles f into the cache and then ends, so the next run loads f from
+    the cache in its own process and starts no server."""
+    program = textwrap.dedent("""
+        def f(x):
+            return [i * x for i in range(x)]
+        for i in range(300):
+            f(5)
+        print(sum(f(10)))
+    """)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    before = _server_pids()
+    first = harness.ember(["-c", program], ember_args=(*CACHED, "-X", "jit-log"), env=env)
+    assert first.stdout == b"450\n", first
+    deadline = time.monotonic() + 30
+    while _server_pids() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _server_pids() - before, "the server outlived its grace"
+    stats = tmp_path / "stats.json"
+    second = harness.ember(["-c", program], env=env,
+                           ember_args=(*CACHED, "-X", "jit-log", "-X", f"jit-stats={stats}"))
+    assert second.stdout == b"450\n" and b"compile server started" not in second.stderr, second
+    import json
+
+    compiled = json.loads(stats.read_text())["compiled"]
+    assert [(c["qualname"], c["cached"]) for c in compiled if c["qualname"] == "f"] == [
+        ("f", True)], compiled
+
+
 def test_a_server_that_dies_leaves_the_program_correct():
     # The server is killed before the second function gets hot: that one compiles on a
     # thread instead (in this process), and the output does not change.
