@@ -7,14 +7,17 @@ it for a bad option of its own.
 
 The fast path: when no Ember switch is set at all (no `-X jit…` option, no `EMBER_*`
 variable), the settings are the defaults, and at the defaults all a process needs before
-something gets hot is the C hotness counter: no stats, no log, no options to parse. So this
-module then loads `ember._hotness` and `ember.defaults` (constants only) and registers the
-counter with `sys.monitoring`, and when the warm-up ends (the first WARMUP_MS of the run
-count nothing: a native timer of `_replies.c` calls `_warmed_up`) starts the sampler
-that switches its events on for the functions seen running (runtime/sampler.py); the
-runtime (`ember.runtime.driver`, its report, the compiler) is imported
-by `_first_hot` when the first function gets hot, and a program where nothing does never
-loads it. `tests/cli/test_startup.py` guards what start-up loads.
+something gets hot is the C hotness counter: no stats, no log, no options to parse. That
+start is `_hotness.boot()` (src/ember/_start.c), which the launcher's venv calls from
+`ember-jit.pth` before this module exists, and which `_start_counting` calls for an
+installed wheel: it registers the counter with `sys.monitoring` and arms the warm-up
+timer (the first WARMUP_MS of the run count nothing), and its hooks import this module
+only when something happens; `_take_over` then adopts that state. When the warm-up ends
+(`_warmed_up`) this module starts the sampler that switches the counter's events on for
+the functions seen running (runtime/sampler.py); the runtime (`ember.runtime.driver`,
+its report, the compiler) is imported by `_first_hot` when the first function gets hot,
+and a program where nothing does never loads it. `tests/cli/test_startup.py` guards
+what start-up loads.
 """
 
 import sys
