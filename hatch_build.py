@@ -184,7 +184,12 @@ def write_pth() -> None:
         load = ('sys.modules["_frozen_importlib"]._load(sys.modules["_frozen_importlib"]'
                 f'.spec_from_loader({name!r}, sys.modules["_frozen_importlib_external"]'
                 f'.ExtensionFileLoader({name!r}, {str(so)!r})))')
-        line = ('import sys; sys.executable.rpartition("/")[2].startswith("ember") '
+        # site processes a venv's site-packages twice when it includes the system's
+        # (venv() adds it, then addsitepackages again; known_paths stops only the
+        # sys.path entry): the guard leaves the loaded extension alone the second time
+        # rather than have the import system load it again (no measurable cost).
+        line = (f'import sys; {name!r} not in sys.modules and '
+                'sys.executable.rpartition("/")[2].startswith("ember") '
                 f'and ({load}.boot() or __import__("ember._boot"))\n')
     line = path_line + line
     if pth.read_text() != line:

@@ -85,3 +85,21 @@ def test_dash_e_and_i_ignore_ember_environment(flag):
     result = ember([flag, "-c", PRINT], env={"EMBER_JIT_THRESHOLD": "bogus", "EMBER_JIT": "x"})
     assert result.returncode == 0, result.stderr
     assert f"threshold={options.DEFAULT_THRESHOLD}".encode() in result.stdout
+
+
+def test_dumps_are_printed_at_the_default_settings():
+    """-X jit-dump=ir,asm prints the IR and the assembly of each compiled function on
+    stderr, also where compiles would otherwise go to the compile server."""
+    program = ("import ember, time\n"
+               "def hot(x):\n    return x + 1\n"
+               "deadline = time.monotonic() + 60\n"
+               "while time.monotonic() < deadline:\n"
+               "    for i in range(1000):\n        hot(i)\n"
+               "    if any(c['qualname'] == 'hot' for c in ember.stats()['compiled']):\n"
+               "        break\n")
+    for args in ((), ("-X", "jit-threshold=100")):
+        result = ember(["-c", program],
+                       ember_args=(*args, "-X", "jit-warmup=0", "-X", "jit-dump=ir,asm"))
+        assert result.returncode == 0, result
+        assert b";; ember ir after frontend: hot (<string>:2)" in result.stderr, (args, result)
+        assert b";; ember asm: " in result.stderr, (args, result)

@@ -103,8 +103,10 @@ class Runtime:
         # Compiles run in the compile server (background or not) unless told "thread";
         # in this process when it cannot start. A compile in this process leaves about
         # 1,600 objects of the compiler's for the cycle collector, which programs (and
-        # CPython's own tests) see in gc.get_objects().
-        self._use_server = background != "thread" and compiler is None
+        # CPython's own tests) see in gc.get_objects(). `-X jit-dump=ir,llvm,asm` is
+        # printed by whoever compiles, so dumps compile here: the server has no stderr.
+        dumps = options.dump & {"ir", "llvm", "asm"}
+        self._use_server = background != "thread" and compiler is None and not dumps
         # A fork's child has no worker thread and must not share the parent's server.
         if not _AT_FORK:
             import os
