@@ -101,7 +101,9 @@ def main() -> None:
         print(f"{name}: geometric mean of wall ratios {geo:.3f}, worst {max(rs):.3f}")
     print(f"load average after: {os.getloadavg()}")
     if caches:
-        time.sleep(6)  # compile servers finish within ORPHAN_GRACE_S of their program
+        from ember.runtime.compileserver import ORPHAN_GRACE_S
+
+        time.sleep(ORPHAN_GRACE_S + 1)  # the compile servers may still be filling them
         for path in caches:
             shutil.rmtree(path, ignore_errors=True)
 

@@ -97,7 +97,7 @@ def _take_over(state) -> None:
     _counter, started_ns, armed = state
     _started = started_ns / 1e9
     _timer = bool(armed)
-    _fork_hooks = True
+    _fork_hooks = bool(armed)  # the C start registers them with the timer
 
 
 def _count_all() -> None:

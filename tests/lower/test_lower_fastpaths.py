@@ -64,7 +64,7 @@ def test_int_boundaries():
 
 
 def test_big_ints_take_ints_own_slots():
-    # Not compact: int's number slots are called directly (lower/arith.py INT_SLOT), so
+    # Not compact: int's number slots are called directly (lower/arith.py `_int_slot`), so
     # their own errors and results must be the number protocol's.
     huge = 10**400
     same(int_ops, (huge, 3), (3, huge), (-huge, 7), (huge, huge), (huge, 0), (2**62, -(2**62)),

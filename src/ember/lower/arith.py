@@ -155,22 +155,11 @@ FLOAT_FAST = {
 }
 
 
-#: operator -> int's own number slot, which the number protocol ends at for two exact
-#: ints that are not both compact (binary_op1 picks the left operand's slot, the right's
-#: is the same one and never tried, and int has no in-place slots nor NotImplemented
-#: for ints): calling it directly skips PyNumber_*'s dispatch, as BINARY_OP_ADD_INT
-#: calls _PyLong_Add (which libpython does not export).
-INT_SLOT = {
-    "add": "nb_add",
-    "subtract": "nb_subtract",
-    "multiply": "nb_multiply",
-    "and": "nb_and",
-    "or": "nb_or",
-    "xor": "nb_xor",
-    "floor_divide": "nb_floor_divide",
-    "remainder": "nb_remainder",
-    "true_divide": "nb_true_divide",
-}
+#: Two exact ints that are not both compact: the number protocol ends at int's own slot
+#: for the operator (`nb_<name>`: binary_op1 picks the left operand's slot, the right's is
+#: the same one and never tried, and int has no in-place slots nor NotImplemented for
+#: ints), so calling it directly skips PyNumber_*'s dispatch, as BINARY_OP_ADD_INT calls
+#: _PyLong_Add (which libpython does not export). Every operator of INT_FAST has one.
 _BINARY_SLOT = ir.FunctionType(support.OBJ, [support.OBJ, support.OBJ])
 
 
@@ -199,9 +188,7 @@ def _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, stem
         b.position_at_end(ints)
         tl, tr = exact.long_tag(cx, left), exact.long_tag(cx, right)
         compact = exact.block(cx, f"{stem}.compact")
-        big = slow
-        if int_big is not None:
-            big = exact.block(cx, f"{stem}.bigint")
+        big = exact.block(cx, f"{stem}.bigint") if int_big is not None else slow
         b.cbranch(exact.tags_compact(cx, tl, tr), compact, big)
         if int_big is not None:
             b.position_at_end(big)
@@ -241,9 +228,9 @@ def lower_binary_op(cx, op):
             reusable.append(left)
         if _dies_here(cx, op, op.right) and cx.own.root_of(op.right) != cx.own.root_of(op.left):
             reusable.append(right)
-    slot = INT_SLOT.get(name)
     _int_and_float_paths(cx, left, right, int_fast, float_fast, slow, join, "binop",
-                         _reusing_box(cx, reusable), _int_slot(slot) if slot else None)
+                         _reusing_box(cx, reusable),
+                         _int_slot(f"nb_{name}") if int_fast is not None else None)
     b = cx.b
     b.position_at_end(slow)
     if name == "add":
