@@ -188,7 +188,12 @@ def write_pth() -> None:
         # (venv() adds it, then addsitepackages again; known_paths stops only the
         # sys.path entry): the guard leaves the loaded extension alone the second time
         # rather than have the import system load it again (no measurable cost).
-        line = (f'import sys; {name!r} not in sys.modules and '
+        # The static ember-python (ember/interpreter.py) is a real file, so getpath
+        # would not find the base interpreter through a symlink as it does for the
+        # venv's python: the value this venv's python has, set for every process of
+        # the venv (the same value for all but that one).
+        base = f"sys._base_executable = {sys._base_executable!r}; "
+        line = (f'import sys; {base}{name!r} not in sys.modules and '
                 'sys.executable.rpartition("/")[2].startswith("ember") '
                 f'and ({load}.boot() or __import__("ember._boot"))\n')
     line = path_line + line

@@ -11,25 +11,24 @@ directly, which keeps start-up within a few milliseconds of `python3.12`.
 import os
 import sys
 
-ALIAS = "ember-python"
-
 
 def alias_path():
-    """The alias next to this environment's interpreter, created if missing."""
-    bindir = os.path.dirname(sys.executable)
-    alias = os.path.join(bindir, ALIAS)
+    """The alias next to this environment's interpreter, made if missing (linked, or a
+    symlink: ember/interpreter.py)."""
+    from ember import interpreter
+
+    alias = os.path.join(os.path.dirname(sys.executable), interpreter.NAME)
     if not os.path.lexists(alias):
-        target = os.path.basename(sys.executable)
         try:
-            os.symlink(target, alias)
-        except FileExistsError:
-            pass  # another process made it first
+            interpreter.make()
         except OSError as exc:
-            sys.stderr.write(
-                f"ember: cannot create the interpreter alias {alias}: {exc.strerror}\n"
-                f"ember: create it by hand with: ln -s {target} {alias}\n"
-            )
-            raise SystemExit(2) from None
+            if not os.path.lexists(alias):  # another process may have made it first
+                target = os.path.basename(sys.executable)
+                sys.stderr.write(
+                    f"ember: cannot create the interpreter alias {alias}: {exc.strerror}\n"
+                    f"ember: create it by hand with: ln -s {target} {alias}\n"
+                )
+                raise SystemExit(2) from None
     return alias
 
 

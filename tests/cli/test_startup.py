@@ -40,6 +40,23 @@ def test_no_switch_loads_only_the_counter():
     assert [m for m in under_ember if not m.startswith("ember") and m != "atexit"] == plain
 
 
+def test_jit_off_loads_nothing_and_counts_nothing():
+    """`-X jit=off` alone is plain CPython from the start: no boot module, no counter
+    registered, the same modules as the venv's python (the extension aside). With any
+    other switch next to it, the switches are still parsed (and a bad one reported)."""
+    probe = ("import sys, json; print(json.dumps([sorted(sys.modules), "
+             "sys.monitoring.get_tool(5)]))")
+    result = run([str(EMBER), "-X", "jit=off", "-c", probe])
+    mods, tool = json.loads(result.stdout)
+    assert tool is None
+    assert [m for m in mods if m.startswith("ember")] == ["ember._hotness"]
+    assert [m for m in mods if not m.startswith("ember")] == modules([str(VENV_PYTHON)])
+    bad = run([str(EMBER), "-X", "jit=off", "-X", "jit-threshold=x", "-c", "pass"])
+    assert bad.returncode == 2 and b"-X jit-threshold" in bad.stderr, bad
+    assert "ember.options" in modules([str(EMBER), "-X", "jit=off"],
+                                      env={"EMBER_JIT_LOG": os.devnull})
+
+
 def test_no_switch_counts_from_the_end_of_the_warm_up():
     """The fast path registers the C counter at start but counts nothing before the
     warm-up ends (a loop in the first milliseconds costs nothing and loads nothing); then

@@ -92,18 +92,6 @@ def _read(fd: int):
 # --- the program's side ------------------------------------------------------------------
 
 
-def _interpreter() -> str:
-    """A python3.12 that does not start Ember (`ember-python` would: ember-jit.pth)."""
-    exe = sys.executable
-    folder, _, name = exe.rpartition("/")
-    if name.startswith("ember"):
-        for other in ("python3.12", "python3", "python"):
-            candidate = f"{folder}/{other}"
-            if os.access(candidate, os.X_OK):
-                return candidate
-    return exe
-
-
 def _search_path() -> list[str]:
     """Where the server finds Ember and llvmlite: where this process found them (the
     server runs isolated, -I, so the program's own directory and PYTHON* variables
@@ -198,10 +186,12 @@ class Client:
         life_r, life_w = os.pipe()
         mine, theirs = (req_w, rep_r, life_w), (req_r, rep_w, life_r)
         # -I: no PYTHON* or EMBER_* variable reaches the server, so the program's cache
-        # setting goes on its command line.
+        # setting goes on its command line. -S: no site, so no ember-jit.pth either (the
+        # server is the program's own interpreter, ember-python, the static one where
+        # there is one: ember/interpreter.py), and _search_path() is all it imports from.
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
-        exe = _interpreter()
-        argv = ["/bin/sh", "-c", '"$@" &', "sh", exe, "-I", "-X", "jit=off", "-c", _BOOT,
+        argv = ["/bin/sh", "-c", '"$@" &', "sh", sys.executable, "-I", "-S", "-X", "jit=off",
+                "-c", _BOOT,
                 "\n".join(_search_path()), self.cache if self.cache is not None else ""]
         devnull = os.open(os.devnull, os.O_RDWR)
         actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
