@@ -19,8 +19,10 @@ compiler. When no C compiler works, the install still succeeds: the reason is wr
 `_hotness.missing` next to where the extension would be, and Ember then runs without a
 hotness counter (the JIT counts nothing and says why in `-X jit-log` and the stats).
 
-`python hatch_build.py` (no hatchling needed) rebuilds the in-place extension; the
-`./ember` launcher does that when `_hotness.c` is newer than its last setup.
+`python hatch_build.py` (no hatchling needed) rebuilds the in-place extension and the
+launcher's interpreter (`build_interpreter`: `_main.c` and the same sources, linked
+statically with CPython); the `./ember` launcher does that when a C source is newer than
+its last setup. `--pth` only writes the venv's `ember-jit.pth`, `--interpreter` only links.
 """
 
 from __future__ import annotations
@@ -73,21 +75,39 @@ def _defines(package: Path) -> list[str]:
     return [f"-DEMBER_{name}={int(values[name])}" for name in DEFAULTS]
 
 
-def _commands(sources: list[Path], tmp: Path, out: Path) -> list[list[str]]:
+def _compiles(sources: list[Path], tmp: Path, *flags: str) -> tuple[list[list[str]], list[Path]]:
+    """The compiler's command line for each source, and the objects they write in tmp."""
     var = sysconfig.get_config_var
     cc = os.environ.get("CC") or var("CC") or "cc"
-    ldshared = shlex.split(var("LDSHARED") or f"{cc} -shared")
-    if os.environ.get("CC"):
-        ldshared[0:1] = shlex.split(os.environ["CC"])
     include = sysconfig.get_paths()["include"]
     cflags = shlex.split(var("CFLAGS") or "") + shlex.split(var("CCSHARED") or "")
     cflags += _defines(sources[0].parent)
     objs = [tmp / (src.stem + ".o") for src in sources]
-    return [
-        *([*shlex.split(cc), *cflags, f"-I{include}", f"-I{src.parent}", "-c", str(src),
-           "-o", str(obj)] for src, obj in zip(sources, objs)),
-        [*ldshared, *map(str, objs), "-o", str(out)],
-    ]
+    return [[*shlex.split(cc), *cflags, *flags, f"-I{include}", f"-I{src.parent}", "-c",
+             str(src), "-o", str(obj)] for src, obj in zip(sources, objs)], objs
+
+
+def _commands(sources: list[Path], tmp: Path, out: Path) -> list[list[str]]:
+    var = sysconfig.get_config_var
+    ldshared = shlex.split(var("LDSHARED") or f"{var('CC') or 'cc'} -shared")
+    if os.environ.get("CC"):
+        ldshared[0:1] = shlex.split(os.environ["CC"])
+    compiles, objs = _compiles(sources, tmp)
+    return [*compiles, [*ldshared, *map(str, objs), "-o", str(out)]]
+
+
+def _run(cmd: list[str]) -> str | None:
+    """Run one build command; None if it succeeded, else why not, in one line."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{cmd[0]}: {exc}"
+    if proc.returncode != 0:
+        lines = (proc.stderr or proc.stdout).strip().splitlines()
+        errors = [ln for ln in lines if "error" in ln.lower()] or lines[-1:]
+        detail = errors[0].strip() if errors else f"exit status {proc.returncode}"
+        return f"{shlex.join(cmd[:1])} failed: {detail}"
+    return None
 
 
 def compile_extension(dest_dir: Path, source: Path = SOURCE) -> str | None:
@@ -108,16 +128,8 @@ def compile_extension(dest_dir: Path, source: Path = SOURCE) -> str | None:
             built = Path(tmp) / extension_name()
             sources = [source, *(source.parent / name for name in EXTRA_SOURCES)]
             for cmd in _commands(sources, Path(tmp), built):
-                try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-                except (OSError, subprocess.SubprocessError) as exc:
-                    why = f"{cmd[0]}: {exc}"
-                    break
-                if proc.returncode != 0:
-                    lines = (proc.stderr or proc.stdout).strip().splitlines()
-                    errors = [ln for ln in lines if "error" in ln.lower()] or lines[-1:]
-                    detail = errors[0].strip() if errors else f"exit status {proc.returncode}"
-                    why = f"{shlex.join(cmd[:1])} failed: {detail}"
+                why = _run(cmd)
+                if why:
                     break
             else:
                 staged = dest_dir / (extension_name() + ".tmp")
@@ -205,9 +217,49 @@ def write_pth() -> None:
         editable.unlink()
 
 
+def _c_string(text: str) -> str:
+    """*text* as a C string literal (octal escapes for all but plain printable ASCII)."""
+    plain = set(b" !#$%&'()*+,-./0123456789:;<=>@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+                b"abcdefghijklmnopqrstuvwxyz{|}~")
+    return '"' + "".join(chr(b) if b in plain else f"\\{b:03o}" for b in os.fsencode(text)) + '"'
+
+
+def build_interpreter() -> str:
+    """Link the launcher's interpreter (`.venv/ember/bin/ember-python`, src/ember/_main.c):
+    this CPython statically, with Ember's start in its main() and the extension's C
+    built in. Run by this venv's python. Returns a line saying what was done; where it
+    cannot be done, no such interpreter is left and the launcher uses the venv's
+    `bin/ember-python` (ember/interpreter.py)."""
+    sys.path.insert(0, str(PACKAGE.parent))
+    from ember import interpreter
+
+    dest = Path(sys.prefix, *interpreter.STANDALONE)
+    paths = [sysconfig.get_paths()["purelib"]]
+    if str(PACKAGE.parent) not in paths:
+        paths.append(str(PACKAGE.parent))  # an editable install: src/
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    with tempfile.TemporaryDirectory(prefix="ember-interpreter-") as tmp:
+        header = Path(tmp, "ember_paths.h")
+        header.write_text(f"#define EMBER_PATHS {_c_string(chr(10).join(paths))}\n"
+                          f"#define EMBER_BASE_EXECUTABLE {_c_string(base)}\n")
+        sources = [PACKAGE / "_main.c", SOURCE, *(PACKAGE / name for name in EXTRA_SOURCES)]
+        compiles, objs = _compiles(sources, Path(tmp), f"-I{tmp}")
+        why = next(filter(None, map(_run, compiles)), None)
+        if why is None:
+            why = interpreter.link(str(dest), [str(o) for o in objs], base)
+    if why is None:
+        return f"{dest}: CPython {sys.version.split()[0]} with Ember's start, statically linked"
+    dest.unlink(missing_ok=True)
+    return f"no {dest} ({why}): the launcher runs {Path(sys.prefix, 'bin', interpreter.NAME)}"
+
+
 if __name__ == "__main__":
-    problem = None if sys.argv[1:] == ["--pth"] else compile_extension(PACKAGE)
+    args = sys.argv[1:]
+    problem = None if args in (["--pth"], ["--interpreter"]) else compile_extension(PACKAGE)
     if problem:
         print(f"ember: hotness counter not built: {problem}", file=sys.stderr)
-    write_pth()
+    if args != ["--interpreter"]:
+        write_pth()
+    if args != ["--pth"]:
+        print(build_interpreter())
     sys.exit(0)

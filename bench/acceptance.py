@@ -3,7 +3,7 @@ Ember, taking turns; prints the median wall time and child CPU time (user+sys) o
 and the ratios ember/cpython, plus the load average.
 
     .venv/bin/python bench/acceptance.py [--reps N] [--thresholds N,N,...] [--cold]
-                                         [--baseline python3.12|venv] [programs...]
+                                         [--baseline python3.12|venv] [--off] [programs...]
 
 The baseline is what a user would otherwise type, the python3.12 the venv was made from
 (`sys._base_executable`), with its own site-packages; `--baseline venv` is the venv's
@@ -17,7 +17,10 @@ each given threshold with the default threshold's other settings (background com
 the warm-up), which is how the default threshold was chosen (src/ember/defaults.py);
 `--cold` gives every Ember run an empty code cache of its own (a fresh $XDG_CACHE_HOME;
 not `-X jit-cache=off`, which is a switch and takes the slower start of one), which is
-what a first run on a new machine gets. Wall time includes the compile server's
+what a first run on a new machine gets. `--off` adds a column for `./ember -X jit=off`:
+the same interpreter with no JIT (ember-python is CPython statically linked where
+python3.12 is a shared build, ember/interpreter.py), which tells the JIT's share of a
+ratio from the interpreter's. Wall time includes the compile server's
 work on the other core, CPU time only this process's: the machine is shared, so read
 both. Each value is one whole process: start-up, loading LLVM and every compile are
 counted, as a user of these short programs pays them.
@@ -53,11 +56,12 @@ def measure(cmd: list[str], env: dict) -> tuple[float, float]:
 
 def variants(args) -> dict[str, list[str]]:
     ember = str(ROOT / "ember")
+    off = {"jit=off": [ember, "-X", "jit=off"]} if args.off else {}
     if not args.thresholds:
-        return {"ember": [ember]}
-    return {f"t={n}": [ember, "-X", f"jit-threshold={n}", "-X", "jit-background=1",
-                       "-X", "jit-warmup=50"]
-            for n in args.thresholds.split(",")}
+        return {"ember": [ember], **off}
+    return {**{f"t={n}": [ember, "-X", f"jit-threshold={n}", "-X", "jit-background=1",
+                          "-X", "jit-warmup=50"]
+               for n in args.thresholds.split(",")}, **off}
 
 
 def main() -> None:
@@ -66,6 +70,7 @@ def main() -> None:
     ap.add_argument("--thresholds", help="comma-separated thresholds to compare")
     ap.add_argument("--cold", action="store_true", help="an empty code cache (a first run)")
     ap.add_argument("--baseline", choices=("python3.12", "venv"), default="python3.12")
+    ap.add_argument("--off", action="store_true", help="also ./ember -X jit=off")
     ap.add_argument("programs", nargs="*")
     args = ap.parse_args()
     programs = args.programs or sorted(glob.glob(str(ROOT.parent / "shared" / "acceptance" / "*.py")))
@@ -81,7 +86,7 @@ def main() -> None:
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
         for _ in range(args.reps):
             for name, cmd in cmds.items():
-                if args.cold and name != "cpython":
+                if args.cold and name not in ("cpython", "jit=off"):
                     # Kept to the end: the compile server may still fill it after the run.
                     empty = tempfile.mkdtemp(prefix="ember-cold-")
                     caches.append(empty)

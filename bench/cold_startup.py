@@ -7,8 +7,10 @@ alike, and prints the median CPU time (user + system, from wait4) and wall time 
 the difference to `python3.12`. CPU time is the steadier figure on a shared machine.
 
 The commands: `python3.12 -c pass`; the project's venv interpreter without Ember
-(`.venv/bin/python`, same site-packages, Ember's boot not run); `.venv/bin/ember-python`
-(Ember's boot, no launcher); `./ember` (the bash launcher too); and the same for a program
+(`.venv/bin/python`, same site-packages, Ember's boot not run); the interpreter `./ember`
+execs (`.venv/ember/bin/ember-python` where it could be linked, src/ember/_main.c; else
+`.venv/bin/ember-python`: Ember's boot, no launcher); `./ember` (the sh launcher too);
+and the same for a program
 that computes for about MS milliseconds (default 50) without anything getting hot, or for
 --program FILE.
 """
@@ -23,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from ember import interpreter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -80,7 +84,7 @@ def main() -> None:
 
     py = reference_python()
     venv_py = os.path.join(ROOT, ".venv", "bin", "python")
-    alias = os.path.join(ROOT, ".venv", "bin", "ember-python")
+    alias = interpreter.launched(os.path.join(ROOT, ".venv"))
     launcher = os.path.join(ROOT, "ember")
     subprocess.run([launcher, "-c", "pass"], check=True)  # set up .venv on a fresh clone
 

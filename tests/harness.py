@@ -13,9 +13,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from ember import interpreter
+
 ROOT = Path(__file__).resolve().parents[1]
 EMBER = ROOT / "ember"
-EMBER_PYTHON = ROOT / ".venv" / "bin" / "ember-python"
+#: The interpreter ./ember execs (ember/interpreter.py): what runs a program under Ember.
+EMBER_PYTHON = Path(interpreter.launched(str(ROOT / ".venv")))
 CORPUS = ROOT / "tests" / "corpus"
 ACCEPTANCE = Path(os.environ.get("EMBER_ACCEPTANCE_DIR", ROOT.parent / "shared" / "acceptance"))
 

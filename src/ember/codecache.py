@@ -137,8 +137,10 @@ def _signature() -> str:
 
     root = os.path.dirname(os.path.abspath(__file__))
     # The walk in C (`_files.c`): in Python it cost the program's thread a millisecond.
-    stats = _hotness.tree_stats([*(os.path.join(root, p) for p in _COMPILER_PARTS),
-                                 _hotness.__file__])
+    # The extension's file; where it is built into the interpreter (src/ember/_main.c),
+    # the interpreter's.
+    native = getattr(_hotness, "__file__", None) or sys.executable
+    stats = _hotness.tree_stats([*(os.path.join(root, p) for p in _COMPILER_PARTS), native])
     parts = [__version__, sys.version, repr(os.uname()), stats.decode("utf-8", "surrogateescape")]
     try:
         with open("/proc/cpuinfo", "rb") as f:

@@ -33,10 +33,21 @@ import sys
 import sysconfig
 
 NAME = "ember-python"
+#: Where the launcher's own interpreter goes, under the venv (hatch_build.py --interpreter,
+#: src/ember/_main.c): two levels below it, so getpath finds no pyvenv.cfg beside it.
+STANDALONE = ("ember", "bin", NAME)
 
-#: What the linked interpreter must print the same as this one before it replaces the alias.
+#: What a linked interpreter must print the same as its reference before it is used.
 _CHECK = ("import sys, _struct, _json; "
-          "print(sys.version, sys.hexversion, sys.base_prefix, sys.flags.no_site)")
+          "print(sys.version, sys.hexversion, sys.prefix, sys.exec_prefix, sys.base_prefix, "
+          "sys.path[1:], sys.flags.no_site)")
+
+
+def launched(venv: str) -> str:
+    """The interpreter `./ember` runs for the venv *venv*: its standalone one if it was
+    linked, else its bin/ember-python."""
+    standalone = os.path.join(venv, *STANDALONE)
+    return standalone if os.access(standalone, os.X_OK) else os.path.join(venv, "bin", NAME)
 
 
 def make(bindir: str | None = None) -> str:
@@ -44,41 +55,42 @@ def make(bindir: str | None = None) -> str:
     Returns a line saying which kind it is."""
     bindir = bindir or os.path.dirname(sys.executable)
     alias = os.path.join(bindir, NAME)
-    problem = _link(alias)
+    main_o = os.path.join(sysconfig.get_config_var("LIBPL") or "", "python.o")
+    problem = link(alias, [main_o], sys.executable)
     if problem is None:
         return f"{alias}: CPython {sys.version.split()[0]} statically linked"
     _symlink(os.path.basename(sys.executable), alias)
     return f"{alias}: a symlink to {os.path.basename(sys.executable)} ({problem})"
 
 
-def _link(alias: str) -> str | None:
-    """Link the static interpreter as *alias*; the reason when it was not done."""
+def link(dest: str, objects: list[str], reference: str) -> str | None:
+    """Link this CPython statically, with *objects* for main(), as *dest*, once it starts
+    as *reference* does; the reason when it was not done (*dest* is then untouched)."""
     var = sysconfig.get_config_var
     if not var("Py_ENABLE_SHARED"):
         return "this CPython is linked statically already"
-    libpl = var("LIBPL") or ""
-    archive = os.path.join(libpl, var("LIBRARY") or "libpython3.12.a")
-    main_o = os.path.join(libpl, "python.o")
-    if not (os.path.isfile(archive) and os.path.isfile(main_o)):
-        return f"no {archive} and python.o to link"
+    archive = os.path.join(var("LIBPL") or "", var("LIBRARY") or "libpython3.12.a")
+    missing = [f for f in (archive, *objects) if not os.path.isfile(f)]
+    if missing:
+        return f"no {missing[0]} to link"
     # The Makefile's own rule for the python executable, with the archive for libpython.
     cc = shlex.split(os.environ.get("CC") or var("LINKCC") or var("CC") or "cc")
     flags = [f for name in ("PY_CORE_LDFLAGS", "LINKFORSHARED") for f in shlex.split(var(name) or "")]
     libs = [f for name in ("LIBS", "MODLIBS", "SYSLIBS") for f in shlex.split(var(name) or "")]
-    staged = f"{alias}.{os.getpid()}.tmp"
+    # A name that does not start with "ember": the check runs it as plain CPython.
+    folder, name = os.path.split(dest)
+    staged = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
-        done = subprocess.run([*cc, *flags, "-o", staged, main_o, archive, *libs],
+        os.makedirs(folder, exist_ok=True)
+        done = subprocess.run([*cc, *flags, "-o", staged, *objects, archive, *libs],
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             return "the link failed: " + (done.stderr.strip().splitlines() or ["?"])[-1]
-        # -S: the staged name starts with "ember", and Ember must not start in the check.
-        ran = subprocess.run([staged, "-S", "-c", _CHECK], capture_output=True, text=True,
-                             timeout=60)
-        mine = subprocess.run([sys.executable, "-S", "-c", _CHECK], capture_output=True,
-                              text=True, timeout=60)
-        if ran.returncode != 0 or ran.stdout != mine.stdout:
+        ran, ref = (subprocess.run([exe, "-S", "-c", _CHECK], capture_output=True, text=True,
+                                   timeout=60) for exe in (staged, reference))
+        if ran.returncode != 0 or ran.stdout != ref.stdout:
             return "the linked interpreter did not start as this one does"
-        os.replace(staged, alias)
+        os.replace(staged, dest)
         return None
     except (OSError, subprocess.SubprocessError) as exc:
         return f"the link failed: {exc}"

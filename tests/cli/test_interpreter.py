@@ -1,9 +1,15 @@
-"""ember-python, the interpreter programs run in (ember/interpreter.py): where this CPython
-is a shared build it is the same CPython linked statically, and nothing a program can see
-may tell the two apart beyond what the venv already changes."""
+"""The interpreters programs run in under Ember (ember/interpreter.py, src/ember/_main.c).
+
+Where this CPython is a shared build, `./ember` runs `.venv/ember/bin/ember-python`: the
+same CPython linked statically, with Ember's start in its main() and no venv, so that a
+program sees python3.12's own prefix, paths and site, with only Ember's directories after
+them. The venv's `bin/ember-python` (the fallback, and what a wheel install makes) is the
+venv's python, statically linked too. Nothing a program can see may tell either from
+the python it stands for beyond that."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,26 +18,28 @@ import sysconfig
 import pytest
 
 from ember import interpreter
-from tests.harness import EMBER_PYTHON, ROOT
+from tests.harness import CPYTHON, EMBER_PYTHON, ROOT
 
-VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+VENV = ROOT / ".venv"
+VENV_PYTHON = VENV / "bin" / "python"
+VENV_ALIAS = VENV / "bin" / interpreter.NAME
 can_link = pytest.mark.skipif(
     not sysconfig.get_config_var("Py_ENABLE_SHARED"),
     reason="this CPython is static already: ember-python is a symlink to it")
 
-#: What a program may look at about its interpreter, printed by each for comparison.
+#: What a program may look at about its interpreter; sys.path comes last, on its own.
 FACTS = r"""
-import sys, sysconfig, platform, json, ctypes
+import sys, sysconfig, platform, json, ctypes, site
 print(sys.version, sys.hexversion, sys.api_version, sys.implementation)
 print(sys.flags, sys.float_info, sys.int_info, sys.hash_info, sys.thread_info)
 print(sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, sys.platlibdir)
-print(sys._base_executable, sys.path[1:])
 print(sorted(sys.builtin_module_names), sys.stdlib_module_names == sys.stdlib_module_names)
 print(platform.python_build(), platform.python_compiler(), platform.libc_ver())
-print(sysconfig.get_paths(), sysconfig.get_config_var("EXT_SUFFIX"))
+print(sysconfig.get_paths(), sysconfig.get_config_var("EXT_SUFFIX"), site.getsitepackages())
 print(json.dumps({"a": [1.5, None]}), ctypes.pythonapi.Py_GetVersion.restype)
 ctypes.pythonapi.Py_GetVersion.restype = ctypes.c_char_p
-print(ctypes.pythonapi.Py_GetVersion().decode())
+print(ctypes.pythonapi.Py_GetVersion().decode(), sys._base_executable)
+print(json.dumps(sys.path))
 """
 
 
@@ -41,32 +49,66 @@ def run(exe, *args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+def facts(exe, *args: str) -> tuple[str, list[str]]:
+    got = run(exe, *args, "-c", FACTS)
+    assert got.returncode == 0 and got.stderr == "", got
+    text, _, path = got.stdout.rstrip("\n").rpartition("\n")
+    return text, json.loads(path)
+
+
+def maps(exe) -> str:
+    return run(exe, "-X", "jit=off", "-c", "print(open('/proc/self/maps').read())").stdout
+
+
 @can_link
-def test_the_alias_is_this_cpython_statically_linked():
-    assert EMBER_PYTHON.is_file() and not EMBER_PYTHON.is_symlink()
-    maps = run(EMBER_PYTHON, "-c", "print(open('/proc/self/maps').read())").stdout
-    assert "libpython" not in maps
-    assert "/lib/libpython" in run(VENV_PYTHON, "-c",
-                                   "print(open('/proc/self/maps').read())").stdout
+def test_ember_runs_this_cpython_statically_linked():
+    assert EMBER_PYTHON == VENV.joinpath(*interpreter.STANDALONE)
+    for exe in (EMBER_PYTHON, VENV_ALIAS):
+        assert exe.is_file() and not exe.is_symlink()
+        assert "libpython" not in maps(exe)
+    assert "/lib/libpython" in maps(VENV_PYTHON)
 
 
-def test_a_program_sees_the_same_interpreter():
-    # -X jit=off: the facts of the interpreter, not of Ember's start (which imports its
-    # extension: the one difference the venv's python would show).
-    ember = run(EMBER_PYTHON, "-X", "jit=off", "-c", FACTS)
-    venv = run(VENV_PYTHON, "-c", FACTS)
-    assert ember.returncode == venv.returncode == 0, ember.stderr + venv.stderr
-    assert ember.stdout == venv.stdout
-    assert ember.stderr == venv.stderr == ""
+@can_link
+def test_a_program_sees_python312s_interpreter_and_then_embers_directories():
+    # -X jit=off: the interpreter's facts, not those of Ember's start.
+    text, path = facts(EMBER_PYTHON, "-X", "jit=off")
+    cpython_text, cpython_path = facts(CPYTHON)
+    assert text == cpython_text
+    ember_dirs = [sysconfig.get_paths()["purelib"], str(ROOT / "src")]
+    assert path == cpython_path + ember_dirs
+    # At the defaults, start-up loads nothing python3.12 does not, but the extension
+    # (built in) and atexit (builtin), where the venv loaded site-packages' .pth files.
+    show = "import sys, json; print(json.dumps(sorted(sys.modules)))"
+    ember = set(json.loads(run(EMBER_PYTHON, "-c", show).stdout))
+    assert ember ^ set(json.loads(run(CPYTHON, "-c", show).stdout)) == {"ember._hotness", "atexit"}
 
 
-def test_extensions_resolve_the_c_api_against_the_executable():
+def test_the_venv_alias_is_the_venvs_python():
+    text, path = facts(VENV_ALIAS, "-X", "jit=off")
+    assert (text, path) == facts(VENV_PYTHON)
+
+
+@pytest.mark.parametrize("exe", [EMBER_PYTHON, VENV_ALIAS], ids=["launched", "venv-alias"])
+def test_extensions_resolve_the_c_api_against_the_executable(exe):
     code = ("import _decimal, _ctypes, _sqlite3, _json, array, _pickle;"
             "print(_decimal.Decimal(1) / 7, array.array('d', [1.5]).tolist(),"
             " _pickle.loads(_pickle.dumps({1: 2})))")
-    ember, cpython = run(EMBER_PYTHON, "-c", code), run(VENV_PYTHON, "-c", code)
+    ember, cpython = run(exe, "-c", code), run(CPYTHON, "-c", code)
     assert (ember.returncode, ember.stdout, ember.stderr) == (
         cpython.returncode, cpython.stdout, cpython.stderr)
+
+
+@can_link
+def test_under_another_name_it_is_plain_cpython(tmp_path):
+    """A venv made from an Ember process links its python to python3.12
+    (sys._base_executable); a link to the interpreter by another name starts no Ember."""
+    other = tmp_path / "python3.12"
+    other.symlink_to(EMBER_PYTHON)
+    probe = "import sys; print(sys.path[1:], 'ember._hotness' in sys.modules)"
+    assert run(other, "-c", probe).stdout == run(CPYTHON, "-c", probe).stdout
+    base = run(EMBER_PYTHON, "-c", "import sys; print(sys._base_executable)").stdout
+    assert base == os.path.realpath(CPYTHON) + "\n"
 
 
 def _make_in(tmp_path, monkeypatch):

@@ -11,11 +11,10 @@ import pytest
 
 from ember import options as ember_options
 from ember.runtime import driver
-from tests.harness import require_free_monitoring_tool
+from tests.harness import EMBER_PYTHON, require_free_monitoring_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-EMBER_PYTHON = ROOT / ".venv" / "bin" / "ember-python"
-needs_alias = pytest.mark.skipif(not EMBER_PYTHON.exists(), reason="no .venv/bin/ember-python")
+needs_alias = pytest.mark.skipif(not EMBER_PYTHON.exists(), reason=f"no {EMBER_PYTHON}")
 
 
 def run_ember(tmp_path, source, *xopts, python=EMBER_PYTHON):
