@@ -121,6 +121,56 @@ def test_hot_in_its_first_call_waits_for_the_next_call_while_sampled(counting):
     assert not counter.waiting(loops.__code__)
 
 
+def _small(x):
+    return x + 1
+
+
+def _calls_small(n):
+    total = 0
+    for _ in range(n):
+        total = _small(total)  # an interpreted CALL: the interpreter pushes the frame inline
+    return total
+
+
+def test_small_function_called_inline_is_left_to_the_interpreter_while_sampled(counting):
+    """While sampled, a small function whose hot call came inline from the interpreter is
+    not decided (compiled code would make each such call a C call): it is marked small,
+    its events are DISABLEd, and small_codes() hands it back, counted from zero."""
+    hooks = []
+    counter = counting(lambda code, frame: hooks.append(code.co_name) or mon.DISABLE, 10)
+    counter.first_call_waits = 1
+    small = types.FunctionType(_small.__code__.replace(), globals())
+    calls = types.FunctionType(_calls_small.__code__.replace(), {"_small": small})
+    # Local events, as the sampler sets them (a DISABLE'd local event is revived by
+    # switching the code's local events off and on; the runtime does that).
+    mon.set_events(TOOL, 0)
+    for code in (small.__code__, calls.__code__):
+        mon.set_local_events(TOOL, code, mon.events.PY_START | mon.events.JUMP)
+    calls(50)
+    assert "_small" not in hooks and counter.smalls == 1 and counter.count(small.__code__) == -1
+    events = counter.events
+    calls(50)
+    assert counter.events - events <= 2  # _calls_small's own events; _small's are off
+    assert counter.small_codes() == [small.__code__] and counter.small_codes() == []
+    assert counter.count(small.__code__) == 0
+    # Called from C (here map), the call is not inline: decided as any other hot code.
+    list(map(small, range(20)))
+    assert "_small" not in hooks  # its events are still DISABLEd: the runtime turns them on
+    mon.set_local_events(TOOL, small.__code__, 0)
+    mon.set_local_events(TOOL, small.__code__, mon.events.PY_START)
+    list(map(small, range(20)))
+    assert hooks.count("_small") == 1 and counter.smalls == 1
+
+
+def test_small_functions_are_decided_as_usual_without_a_sampler(counting):
+    hooks = []
+    counter = counting(lambda code, frame: hooks.append(code.co_name) or mon.DISABLE, 10)
+    small = types.FunctionType(_small.__code__.replace(), globals())
+    calls = types.FunctionType(_calls_small.__code__.replace(), {"_small": small})
+    calls(50)
+    assert "_small" in hooks and counter.smalls == 0
+
+
 def test_hot_in_its_first_call_is_decided_at_once_without_a_sampler(counting):
     hooks = []
     counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
@@ -499,3 +549,55 @@ def test_replies_leave_ends_a_sleeping_thread_without_a_join():
     result = harness.run([str(harness.ROOT / ".venv" / "bin" / "python"), "-c", program])
     assert result.stderr == b""
     assert result.stdout.decode().split("\n") == ["True", "1 0", "[1] True 0 False", ""]
+
+
+SMALL_CALLEES = """
+    import json, os, sys, time
+
+    def small(x):
+        return x + 1
+
+    def caller(n):
+        s = 0
+        for i in range(n):
+            s = small(s)
+        return s
+
+    def from_interpreter_only(x):
+        return x * 2
+
+    t = time.perf_counter()
+    total = 0
+    done = lambda: {"caller", "small"} <= {c["qualname"] for c in ember.stats()["compiled"]}
+    under_ember = "ember._hotness" in sys.modules
+    rounds = 0
+    while time.perf_counter() - t < 20 and (under_ember or rounds < 200):
+        rounds += 1
+        for i in range(1000):
+            total = from_interpreter_only(i)  # inline calls of the interpreter, always
+        total += caller(1000)
+        if "ember.runtime" in sys.modules:
+            import ember
+            if done():
+                break
+    print(total)  # the same whatever the number of rounds
+    evidence = os.environ.get("EVIDENCE")
+    if evidence and "ember.runtime" in sys.modules:
+        with open(evidence, "w") as f:
+            json.dump([c["qualname"] for c in ember.stats()["compiled"]], f)
+"""
+
+
+def test_a_small_function_is_compiled_once_compiled_code_calls_it(tmp_path):
+    """At the defaults, `small` is hot first while its only caller is interpreted, and
+    is left to the interpreter; `caller` is compiled, and then `small` as well (compiled
+    callers call it directly). `from_interpreter_only`, called inline by the interpreter
+    alone, is never compiled. The output is python3.12's all along."""
+    pytest.importorskip("llvmlite")
+    prog = tmp_path / "small.py"
+    prog.write_text(textwrap.dedent(SMALL_CALLEES))
+    evidence = tmp_path / "evidence.json"
+    assert_same([str(prog)], env={"EVIDENCE": str(evidence)}, timeout=600)
+    compiled = json.loads(evidence.read_text())
+    assert "caller" in compiled and "small" in compiled
+    assert "from_interpreter_only" not in compiled

@@ -529,6 +529,19 @@ class Runtime:
         install.install(func, entry)
         self.stats.record_compiled(func.__code__, getattr(entry, "tier", 1), compile_ms,
                                    getattr(entry, "from_cache", False))
+        self._small_again()
+
+    def _small_again(self) -> None:
+        """The small functions the counter left to the interpreter's inlined calls
+        (_hotness.c): with compiled code installed, some may now be called by compiled
+        code, which calls compiled code directly. Each is counted again (its events
+        switched back on: a DISABLE'd event comes back only so)."""
+        small = self.counter.small_codes() if self.counter is not None else ()
+        mon = sys.monitoring
+        for code in small:
+            events = mon.get_local_events(MONITORING_TOOL, code)
+            mon.set_local_events(MONITORING_TOOL, code, 0)
+            mon.set_local_events(MONITORING_TOOL, code, events | mon.events.PY_START)
 
     def _check_abi(self) -> bool:
         if self._abi_ok is None:
@@ -559,6 +572,14 @@ class Runtime:
     # -- exit ----------------------------------------------------------------------------
 
     def at_exit(self) -> None:
+        try:
+            if self.counter is not None and self.options.stats is not None:
+                for code in self.counter.small_codes():  # left to CPython to the end
+                    self.stats.record_refused(
+                        code, "small_inlined", "small, and called only inline by the "
+                        "interpreter, whose call would then go through C")
+        except Exception as exc:  # noqa: BLE001 - the stats are still written
+            self._exit_error(exc)
         try:
             self.stop(exiting=True)
         except Exception as exc:  # noqa: BLE001 - the stats are still written
