@@ -46,7 +46,8 @@
  *
  *   - at the call (PY_START) that makes a small function hot (at most SMALL_UNITS code
  *     units, no loop), while `first_call_waits` is set, when the caller is a frame of the
- *     interpreter's own (no C frame in between): the code is marked small, not decided,
+ *     interpreter's own (no C frame in between) running a function with no compiled
+ *     code: the code is marked small, not decided,
  *     and its events return DISABLE. CPython's interpreter pushes the frame of such a call
  *     inline (CALL_PY_EXACT_ARGS and its siblings); installing compiled code
  *     (PyFunction_SetVectorcall) would turn every such call into a C call through the
@@ -218,15 +219,21 @@ call_hook_kept(Counter *self, PyObject *code, PyObject *frame)
 }
 
 /* Whether the frame that fired this PY_START was pushed by the interpreter for a call in
-   its own loop: the frame below it is a Python frame, not the entry frame of a call from C
-   (from compiled code, a C function or a vectorcall). */
+   its own loop (the frame below it is a Python frame, not the entry frame of a call from
+   C: from compiled code, a C function or a vectorcall), by a function with no compiled
+   code (one that has some is compiled for its next calls, which will call directly). */
 static int
 called_inline(void)
 {
     PyThreadState *tstate = PyThreadState_Get();
     _PyInterpreterFrame *frame = tstate->cframe->current_frame;
     _PyInterpreterFrame *caller = frame != NULL ? frame->previous : NULL;
-    return caller != NULL && caller->owner != FRAME_OWNED_BY_CSTACK;
+    if (caller == NULL || caller->owner == FRAME_OWNED_BY_CSTACK) {
+        return 0;
+    }
+    PyObject *func = caller->f_funcobj;
+    return func == NULL || !PyFunction_Check(func)
+        || ((PyFunctionObject *)func)->vectorcall == _PyFunction_Vectorcall;
 }
 
 /* Small: at most SMALL_UNITS code units and no loop (a back-edge is work a compile saves
