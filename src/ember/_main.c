@@ -20,8 +20,8 @@
    - `sys._base_executable` is python3.12's (a venv made from an Ember process is made
      from python3.12, as it would be from python3.12 itself).
 
-   Under any other name (the links a venv made from this interpreter would have), it is
-   plain CPython. EMBER_PATHS and EMBER_BASE_EXECUTABLE come from `ember_paths.h`, which
+   Under any other name (the links a venv made from this interpreter would have), or with
+   -S, it is plain CPython. EMBER_PATHS and EMBER_BASE_EXECUTABLE come from `ember_paths.h`, which
    the build writes. */
 
 #define PY_SSIZE_T_CLEAN
@@ -94,6 +94,19 @@ start_ember(void)
     return 0;
 }
 
+/* -S (no site) runs plain CPython, as it does for the venv's ember-python, whose start is
+   a .pth line that site reads. */
+static int
+wants_site(void)
+{
+    PyObject *flags = PySys_GetObject("flags"); /* borrowed */
+    PyObject *no_site = flags != NULL ? PyObject_GetAttrString(flags, "no_site") : NULL;
+    int off = no_site != NULL ? PyObject_IsTrue(no_site) : 1;
+    Py_XDECREF(no_site);
+    PyErr_Clear();
+    return off == 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -112,7 +125,7 @@ main(int argc, char **argv)
         }
         Py_ExitStatusException(status);
     }
-    if (argc > 0 && named_ember(argv[0]) && start_ember() < 0) {
+    if (argc > 0 && named_ember(argv[0]) && wants_site() && start_ember() < 0) {
         /* What site prints for a failing .pth line, and then the program runs anyway. */
         fprintf(stderr, "ember: the JIT could not start:\n");
         PyErr_Print();

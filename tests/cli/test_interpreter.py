@@ -102,11 +102,14 @@ def test_extensions_resolve_the_c_api_against_the_executable(exe):
 @can_link
 def test_under_another_name_it_is_plain_cpython(tmp_path):
     """A venv made from an Ember process links its python to python3.12
-    (sys._base_executable); a link to the interpreter by another name starts no Ember."""
+    (sys._base_executable); a link to the interpreter by another name, or -S, starts no
+    Ember."""
     other = tmp_path / "python3.12"
     other.symlink_to(EMBER_PYTHON)
     probe = "import sys; print(sys.path[1:], 'ember._hotness' in sys.modules)"
     assert run(other, "-c", probe).stdout == run(CPYTHON, "-c", probe).stdout
+    # -S: no site, so no Ember (as the venv alias, whose start is a .pth line of site's).
+    assert run(EMBER_PYTHON, "-S", "-c", probe).stdout == run(CPYTHON, "-S", "-c", probe).stdout
     base = run(EMBER_PYTHON, "-c", "import sys; print(sys._base_executable)").stdout
     assert base == os.path.realpath(CPYTHON) + "\n"
 
