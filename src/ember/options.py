@@ -108,10 +108,12 @@ def _parse_dump(value: str | bool, where: str) -> frozenset[str]:
     return frozenset(kinds)
 
 
-def _parse_cache(value: str | bool, where: str) -> str:
+def _parse_cache(value: str | bool, where: str) -> str | None:
     if value is True or not str(value):
-        raise OptionError(f"{where}: expected 'off' or a directory path")
-    return str(value)
+        raise OptionError(f"{where}: expected 'on', 'off' or a directory path")
+    # "on" is the default directory, as `jit=on` is the default, not a directory named
+    # "on" in the current one ("./on" is that).
+    return None if value == "on" else str(value)
 
 
 _SWITCHES = {

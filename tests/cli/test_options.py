@@ -30,6 +30,8 @@ def test_defaults():
         ({"jit-log": "log.txt"}, "log", "log.txt"),
         ({"jit-dump": "ir,asm"}, "dump", frozenset({"ir", "asm"})),
         ({"jit-cache": "off"}, "cache", "off"),
+        ({"jit-cache": "on"}, "cache", None),
+        ({"jit-cache": "./on"}, "cache", "./on"),
     ],
 )
 def test_x_options(xopts, field, value):
