@@ -137,9 +137,14 @@ def _signature() -> str:
 
     root = os.path.dirname(os.path.abspath(__file__))
     # The walk in C (`_files.c`): in Python it cost the program's thread a millisecond.
-    # The extension's file; where it is built into the interpreter (src/ember/_main.c),
-    # the interpreter's.
-    native = getattr(_hotness, "__file__", None) or sys.executable
+    # The extension's file in the package, also where this process runs the copy built
+    # into its interpreter (src/ember/_main.c): both are built from the same sources at
+    # once, and the compile server (plain CPython, -S) and the program must agree.
+    import _imp
+
+    native = os.path.join(root, "_hotness" + _imp.extension_suffixes()[0])
+    if not os.path.exists(native):
+        native = getattr(_hotness, "__file__", None) or sys.executable
     stats = _hotness.tree_stats([*(os.path.join(root, p) for p in _COMPILER_PARTS), native])
     parts = [__version__, sys.version, repr(os.uname()), stats.decode("utf-8", "surrogateescape")]
     try:
