@@ -1,8 +1,9 @@
-"""Build hook: compile `src/ember/_hotness.c` (Ember's hotness counter) into one extension
-at install time, with `_watcher.c` (the function watcher), `_quicken.c`
-(superinstructions back in counted code), `_replies.c` (the thread that waits for the
-compile server), `_caches.c` and `_calls.c` (the C that compiled code calls), `_files.c`
-(stat of a tree, for the code cache) and `_loader.c` (loading object code without LLVM).
+"""Build hook: compile `src/ember/_hotness.c` (the module) into one extension at install
+time, with `_counter.c` (Ember's hotness counter), `_watcher.c` (the function watcher),
+`_quicken.c` (superinstructions back in counted code), `_replies.c` (the thread that waits
+for the compile server), `_caches.c` and `_calls.c` (the C that compiled code calls),
+`_files.c` (stat of a tree, for the code cache), `_loader.c` (loading object code without
+LLVM) and `_start.c` (the start).
 
 hatchling runs this for every wheel it builds:
 
@@ -45,8 +46,8 @@ ROOT = Path(__file__).resolve().parent
 PACKAGE = ROOT / "src" / "ember"
 SOURCE = PACKAGE / "_hotness.c"
 #: Compiled into the same extension: what compiled code calls (attribute caches, CALL).
-EXTRA_SOURCES = ("_caches.c", "_calls.c", "_files.c", "_loader.c", "_quicken.c", "_replies.c",
-                 "_start.c", "_watcher.c")
+EXTRA_SOURCES = ("_caches.c", "_calls.c", "_counter.c", "_files.c", "_loader.c", "_quicken.c",
+                 "_replies.c", "_start.c", "_watcher.c")
 #: defaults.py's settings that the C start (`_start.c`) uses, passed as -DEMBER_<NAME>.
 DEFAULTS = ("DEFAULT_THRESHOLD", "BACK_EDGES_PER_CALL", "WARMUP_MS", "MONITORING_TOOL",
             "COMPILER_PY_FRAMES", "COMPILER_C_UNITS")

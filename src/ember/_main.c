@@ -21,8 +21,8 @@
      from python3.12, as it would be from python3.12 itself).
 
    Under any other name (the links a venv made from this interpreter would have), or with
-   -S, it is plain CPython. EMBER_PATHS and EMBER_BASE_EXECUTABLE come from `ember_paths.h`, which
-   the build writes. */
+   -S, it is plain CPython. EMBER_PATHS and EMBER_BASE_EXECUTABLE come from
+   `ember_paths.h`, which the build writes. */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -126,7 +126,7 @@ main(int argc, char **argv)
         Py_ExitStatusException(status);
     }
     if (argc > 0 && named_ember(argv[0]) && wants_site() && start_ember() < 0) {
-        /* What site prints for a failing .pth line, and then the program runs anyway. */
+        /* As site does with a failing .pth line: say so, and run the program anyway. */
         fprintf(stderr, "ember: the JIT could not start:\n");
         PyErr_Print();
     }

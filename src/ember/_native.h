@@ -5,6 +5,9 @@
 
 #include <Python.h>
 
+/* _counter.c: the Counter type (ember._hotness.Counter). */
+PyObject *ember_counter_type(void);
+
 /* _caches.c: the attribute caches' slow paths. */
 PyObject *ember_load_attr(void *cache, PyObject *obj, PyObject *name);
 int ember_store_attr(void *cache, PyObject *obj, PyObject *name, PyObject *value);

@@ -143,8 +143,6 @@ def _signature() -> str:
     import _imp
 
     native = os.path.join(root, "_hotness" + _imp.extension_suffixes()[0])
-    if not os.path.exists(native):
-        native = getattr(_hotness, "__file__", None) or sys.executable
     stats = _hotness.tree_stats([*(os.path.join(root, p) for p in _COMPILER_PARTS), native])
     parts = [__version__, sys.version, repr(os.uname()), stats.decode("utf-8", "surrogateescape")]
     try:

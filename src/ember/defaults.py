@@ -39,7 +39,7 @@ BACK_EDGES_PER_CALL = 1
 
 #: Milliseconds a function that got hot at a back-edge of its first call goes on running
 #: in that call before the sampler has it compiled (otherwise it is decided at its next
-#: call; _hotness.c). Without on-stack replacement that call cannot use the code, so the
+#: call; _counter.c). Without on-stack replacement that call cannot use the code, so the
 #: compile pays only if the function is called again, and a function called once (a
 #: program's main loop, `main()`) never is: compiled at once, a 50-100 ms loop-once program
 #: paid ~8 ms of its own thread (the runtime, the compile server's start) and the server's

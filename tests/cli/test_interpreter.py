@@ -77,8 +77,8 @@ def test_a_program_sees_python312s_interpreter_and_then_embers_directories():
     assert text == cpython_text
     ember_dirs = [sysconfig.get_paths()["purelib"], str(ROOT / "src")]
     assert path == cpython_path + ember_dirs
-    # At the defaults, start-up loads nothing python3.12 does not, but the extension
-    # (built in) and atexit (builtin), where the venv loaded site-packages' .pth files.
+    # At the defaults, start-up loads nothing python3.12 does not but the extension (built
+    # into the interpreter) and atexit (a builtin module its exit hook is registered with).
     show = "import sys, json; print(json.dumps(sorted(sys.modules)))"
     ember = set(json.loads(run(EMBER_PYTHON, "-c", show).stdout))
     assert ember ^ set(json.loads(run(CPYTHON, "-c", show).stdout)) == {"ember._hotness", "atexit"}

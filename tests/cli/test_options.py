@@ -97,7 +97,7 @@ def test_dumps_are_printed_at_the_default_settings():
                "deadline = time.monotonic() + 60\n"
                "while time.monotonic() < deadline:\n"
                # Called from C: a small function called inline by the interpreter
-               # would be left to it at the defaults (_hotness.c).
+               # would be left to it at the defaults (_counter.c).
                "    sum(map(hot, range(1000)))\n"
                "    if any(c['qualname'] == 'hot' for c in ember.stats()['compiled']):\n"
                "        break\n")

@@ -1,6 +1,6 @@
 """The runtime's decisions: count hotness, screen, check the ABI, compile, install, record.
 
-Counting: `ember._hotness.Counter` (C, src/ember/_hotness.c) is the `sys.monitoring`
+Counting: `ember._hotness.Counter` (C, src/ember/_counter.c) is the `sys.monitoring`
 callback of tool `OPTIMIZER_ID` for PY_START and JUMP. It keeps one integer per code object
 in a co_extra slot (no reference to the code, no id() reuse) and pushes no Python frame, so
 counting never moves the point where RecursionError strikes. A call adds
@@ -533,7 +533,7 @@ class Runtime:
 
     def _small_again(self) -> None:
         """The small functions the counter left to the interpreter's inlined calls
-        (_hotness.c): with compiled code installed, some may now be called by compiled
+        (_counter.c): with compiled code installed, some may now be called by compiled
         code, which calls compiled code directly. Each is counted again (its events
         switched back on: a DISABLE'd event comes back only so)."""
         small = self.counter.small_codes() if self.counter is not None else ()
