@@ -16,7 +16,7 @@
 
 /* Bumped whenever the Python side must change with this module or the counter
    (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 11
+#define EMBER_HOTNESS_VERSION 12
 
 /* frame_function(frame) -> (function, argument types) or None: the function object
    running `frame` and the type of each of its parameters' slots (None if unbound), read
@@ -167,6 +167,15 @@ static PyMethodDef module_methods[] = {
      "only sleeps (else as replies_stop)."},
     {"replies_forget", ember_replies_forget, METH_NOARGS,
      "replies_forget(): in a fork's child (the parent's thread is not there)."},
+    {"replies_send", (PyCFunction)(void (*)(void))ember_replies_send, METH_FASTCALL,
+     "replies_send(fd, data) -> int: have the thread write data to fd (non-blocking) as "
+     "fd takes it; the bytes not written yet. OSError if a write to fd failed."},
+    {"replies_close", ember_replies_close, METH_O,
+     "replies_close(fd): fd is about to be closed: write what it takes now (never "
+     "blocking) of what waits for it, drop the rest."},
+    {"wait_readable", (PyCFunction)(void (*)(void))ember_wait_readable, METH_FASTCALL,
+     "wait_readable(fd, timeout_ms) -> bool: wait without the GIL until reading fd would "
+     "not block, for timeout_ms at most."},
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
      "register_direct(entry, body, native_calls, argcount): compiled callers may call "
      "body directly for calls of argcount positional arguments."},

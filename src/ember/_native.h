@@ -29,6 +29,9 @@ PyObject *ember_replies_watch(PyObject *module, PyObject *const *args, Py_ssize_
 PyObject *ember_replies_stop(PyObject *module, PyObject *ignored);
 PyObject *ember_replies_forget(PyObject *module, PyObject *ignored);
 PyObject *ember_replies_leave(PyObject *module, PyObject *ignored);
+PyObject *ember_replies_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *ember_replies_close(PyObject *module, PyObject *fd);
+PyObject *ember_wait_readable(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* _loader.c: load_object(data, resolve) -> {name: address}. */
 PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

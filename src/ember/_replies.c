@@ -1,4 +1,4 @@
-/* Waking the runtime without costing the program anything.
+/* Waking the runtime without costing the program anything, and writing its requests.
  *
  * The runtime has to act at moments no event of the program marks: when the compile
  * server's reply for a pending function arrives (that code's events are off, so its
@@ -15,18 +15,33 @@
  * (PyThreadState_EnterTracing), as a sys.monitoring callback does, so debuggers,
  * profilers and coverage never see Ember's Python code.
  *
- * The thread exists only while there is something to wait for (`replies_watch` starts
- * it, `replies_stop` ends and joins it). At exit, `replies_leave` ends it without the
- * join when it only sleeps: waking a thread and waiting for it to be scheduled and end
- * costs the exit some 0.1-0.3 ms of wall time, a whole percent of a short program, and
- * a thread that never touches Python again can just as well end with the process. Before os.fork()
- * the runtime stops it (3.12 warns about forking a process with threads, and counts OS
- * threads), and starts it again after. It blocks every signal, so they reach the main
- * thread as under CPython. Its only trace, while it runs, is one more OS thread in
- * /proc/self/status.
+ * The same thread writes the requests (`replies_send`): the program's thread only copies
+ * them into a buffer here, and the thread writes them to the server's non-blocking
+ * request pipe as the server reads it. The program's thread must never wait for the
+ * server: it once wrote the requests itself, and a program whose hot functions were big
+ * (requests of a few KB each, replies of tens of KB) hung for good. Its thread blocked
+ * writing into a full request pipe, inside Ember's hook; the server blocked writing a
+ * reply into a full reply pipe; and this thread, whose callback said "not now" (Ember's
+ * code under way), waited with no timeout for the hook to end. Now nothing of the
+ * program's blocks on a pipe, a write error (EPIPE: the server is gone) is reported at
+ * the next send instead of raising SIGPIPE in the program (this thread blocks every
+ * signal), and a callback that says "not now" is asked again after PAUSE_RETRY_MS even
+ * if nobody calls replies_watch.
+ *
+ * The thread exists only while there is something to wait for or to write
+ * (`replies_watch` and `replies_send` start it, `replies_stop` ends and joins it). At
+ * exit, `replies_leave` ends it without the join when it only sleeps: waking a thread
+ * and waiting for it to be scheduled and end costs the exit some 0.1-0.3 ms of wall time,
+ * a whole percent of a short program, and a thread that never touches Python again can
+ * just as well end with the process. Before os.fork() the runtime stops it (3.12 warns
+ * about forking a process with threads, and counts OS threads), and starts it again
+ * after; requests not written yet stay buffered meanwhile. It blocks every signal, so
+ * they reach the main thread as under CPython. Its only trace, while it runs, is one
+ * more OS thread in /proc/self/status.
  *
  * The callback returns False when it cannot act now (Ember's own code is under way);
- * then the thread waits, watching nothing, until replies_watch is called again.
+ * then the thread stops watching the reply pipe until replies_watch is called again, or
+ * PAUSE_RETRY_MS have passed.
  *
  * The callback may itself call replies_watch (new fd or wake time) or replies_stop; on
  * the thread's own callback, replies_stop cannot join, so the thread ends by itself
@@ -37,10 +52,12 @@
 #define Py_BUILD_CORE_MODULE 1
 #include <Python.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +69,9 @@
    callback itself, and how often it re-trips the eval breaker meanwhile (ms). */
 #define MAIN_THREAD_GRACE_MS 20
 #define REBREAK_MS 5
+/* How long a callback's "not now" holds at most, before the thread asks again (ms): the
+   end of Ember's code normally calls replies_watch first; this is in case none does. */
+#define PAUSE_RETRY_MS 100
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t thread;
@@ -59,7 +79,7 @@ static int running = 0;            /* a thread exists */
 static int stopping = 0;           /* replies_stop from another thread: it joins */
 static int self_stop = 0;          /* replies_stop from the thread's own callback */
 static int scheduled = 0;          /* the callback is asked for and has not run yet */
-static int paused = 0;             /* the callback returned False: wait for replies_watch */
+static int paused = 0;             /* the callback said "not now": wait (see above) */
 static int reply_fd = -1;
 static unsigned long long wake_ns = 0;  /* also call back at this time (0: never) */
 static int poke[2] = {-1, -1};     /* wakes the thread from poll() */
@@ -67,6 +87,13 @@ static PyObject *callback = NULL;  /* touched with the GIL only */
 /* Which thread is the current one: a thread left by replies_leave sees the generation
    change and ends on its next wake-up without touching Python or the state above. */
 static unsigned long generation = 0;
+/* Requests not written yet: out_len bytes for out_fd (non-blocking), written by the
+   thread with `lock` held (so a closed fd is never written after replies_close).
+   out_errno: a write failed (the server is gone); reported by the next replies_send. */
+static int out_fd = -1;
+static char *out_buf = NULL;
+static size_t out_len = 0, out_cap = 0;
+static int out_errno = 0;
 
 struct thread_args {
     unsigned long generation;
@@ -111,6 +138,74 @@ wake_thread(void)
     }
 }
 
+/* With `lock` held. */
+static void
+drop_requests(void)
+{
+    PyMem_RawFree(out_buf);
+    out_buf = NULL;
+    out_len = out_cap = 0;
+}
+
+/* With `lock` held: write what the request pipe takes now (it never blocks). */
+static void
+write_out(void)
+{
+    while (out_fd >= 0 && out_len && !out_errno) {
+        ssize_t n = write(out_fd, out_buf, out_len);
+        if (n > 0) {
+            out_len -= (size_t)n;
+            if (out_len) {
+                memmove(out_buf, out_buf + n, out_len);
+            }
+            else {
+                drop_requests();  /* a big buffer is not kept for the next small one */
+            }
+        }
+        else if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        else {
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                out_errno = errno;
+                drop_requests();
+            }
+            return;
+        }
+    }
+}
+
+/* On the thread (every signal blocked, so a server that is gone gives EPIPE). */
+static void
+write_requests(unsigned long own_generation)
+{
+    pthread_mutex_lock(&lock);
+    if (own_generation == generation) {
+        write_out();
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* With `lock` held, on the program's thread: write_out with SIGPIPE held back, and the
+   one a write to a server that is gone raises taken back, so that a program that set
+   SIGPIPE's default action (die) does not die of it. */
+static void
+write_out_here(void)
+{
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    sigpending(&pending);
+    int had = sigismember(&pending, SIGPIPE);
+    write_out();
+    if (out_errno == EPIPE && !had && !sigismember(&old, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        (void)sigtimedwait(&pipe_only, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 /* With the GIL, on the main thread (a pending call) or on the thread (its fallback): the
    callback, once per request, its errors swallowed (the JIT never breaks the program; a
    KeyboardInterrupt is given back to the program). */
@@ -148,12 +243,23 @@ run_callback(void *Py_UNUSED(arg))
     return 0;
 }
 
+/* The poll() timeout in ms for a deadline (0: none, -1) that may be passed already. */
+static int
+timeout_until(unsigned long long deadline, unsigned long long now)
+{
+    if (!deadline) {
+        return -1;
+    }
+    return now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+}
+
 static void *
 thread_main(void *arg)
 {
     struct thread_args own = *(struct thread_args *)arg;
     PyMem_RawFree(arg);
-    int waited_ms = 0;  /* since the pending call was asked for */
+    unsigned long long asked_at = 0;   /* when the pending call was asked for */
+    unsigned long long paused_at = 0;  /* when the callback's "not now" was first seen */
     for (;;) {
         pthread_mutex_lock(&lock);
         if (own.generation != generation) {
@@ -174,22 +280,41 @@ thread_main(void *arg)
             pthread_mutex_unlock(&lock);
             return NULL;
         }
-        int sched = scheduled, fd = paused ? -1 : reply_fd;
+        int sched = scheduled, was_paused = paused, fd = paused ? -1 : reply_fd;
         unsigned long long wake = paused ? 0 : wake_ns;
+        int wfd = out_fd >= 0 && out_len && !out_errno ? out_fd : -1;
         pthread_mutex_unlock(&lock);
-        struct pollfd fds[2] = {{.fd = own.poke_fd, .events = POLLIN},
-                                {.fd = sched ? -1 : fd, .events = POLLIN}};
-        int timeout = sched ? REBREAK_MS : -1;
-        if (!sched && wake) {
-            unsigned long long t = now_ns();
-            timeout = t >= wake ? 0 : (int)((wake - t) / 1000000 + 1);
+        unsigned long long t = now_ns();
+        if (!was_paused) {
+            paused_at = 0;
         }
-        int n = poll(fds, 2, timeout);
-        if (n < 0 && errno != EINTR) {
-            pthread_mutex_lock(&lock);
-            self_stop = !stopping;  /* cannot wait: end as if stopped */
-            pthread_mutex_unlock(&lock);
+        else if (!paused_at) {
+            paused_at = t;
+        }
+        struct pollfd fds[3] = {{.fd = own.poke_fd, .events = POLLIN},
+                                {.fd = sched ? -1 : fd, .events = POLLIN},
+                                {.fd = wfd, .events = POLLOUT}};
+        int timeout;
+        if (sched) {
+            timeout = REBREAK_MS;
+        }
+        else if (was_paused) {
+            timeout = timeout_until(paused_at + PAUSE_RETRY_MS * 1000000ull, t);
+        }
+        else {
+            timeout = timeout_until(wake, t);
+        }
+        int n = poll(fds, 3, timeout);
+        if (n < 0) {
+            if (errno != EINTR) {
+                pthread_mutex_lock(&lock);
+                self_stop = !stopping;  /* cannot wait: end as if stopped */
+                pthread_mutex_unlock(&lock);
+            }
             continue;
+        }
+        if (fds[2].revents) {
+            write_requests(own.generation);
         }
         if (fds[0].revents) {
             char buf[64];
@@ -197,23 +322,33 @@ thread_main(void *arg)
             }
             continue;
         }
+        t = now_ns();
         if (sched) {
-            if (n == 0) {
-                waited_ms += REBREAK_MS;
-                if (waited_ms >= MAIN_THREAD_GRACE_MS) {
-                    /* The main thread is busy elsewhere: run the callback here. */
-                    PyGILState_STATE g = PyGILState_Ensure();
-                    run_callback(NULL);
-                    PyGILState_Release(g);
-                    waited_ms = 0;
-                }
-                else {
-                    break_eval();
-                }
+            if (!asked_at) {
+                asked_at = t;
+            }
+            if (t - asked_at >= MAIN_THREAD_GRACE_MS * 1000000ull) {
+                /* The main thread is busy elsewhere: run the callback here. */
+                PyGILState_STATE g = PyGILState_Ensure();
+                run_callback(NULL);
+                PyGILState_Release(g);
+                asked_at = 0;
+            }
+            else {
+                break_eval();
             }
             continue;
         }
-        int due = fds[1].revents != 0 || (wake && now_ns() >= wake);
+        asked_at = 0;
+        if (was_paused) {
+            if (t - paused_at >= PAUSE_RETRY_MS * 1000000ull) {
+                pthread_mutex_lock(&lock);
+                paused = 0;  /* ask again: a reply may be waiting */
+                pthread_mutex_unlock(&lock);
+            }
+            continue;
+        }
+        int due = fds[1].revents != 0 || (wake && t >= wake);
         if (!due) {
             continue;
         }
@@ -222,16 +357,71 @@ thread_main(void *arg)
             pthread_mutex_unlock(&lock);
             continue;  /* left meanwhile: end at the top, asking for nothing */
         }
-        if (wake && now_ns() >= wake) {
+        if (wake && t >= wake) {
             wake_ns = 0;
         }
         scheduled = 1;
         pthread_mutex_unlock(&lock);
-        waited_ms = 0;
         /* A full queue (other pending calls) is fine: the fallback runs it. */
         (void)Py_AddPendingCall(run_callback, NULL);
         break_eval();
     }
+}
+
+/* With the GIL: make sure the thread runs, and tell it the state changed; 0, or -1 with
+   an exception set. */
+static int
+keep_running(void)
+{
+    if (poke[0] < 0) {
+        if (pipe(poke) < 0) {
+            PyErr_SetFromErrno(PyExc_OSError);
+            return -1;
+        }
+        for (int i = 0; i < 2; i++) {
+            fcntl(poke[i], F_SETFD, FD_CLOEXEC);
+            fcntl(poke[i], F_SETFL, O_NONBLOCK);
+        }
+    }
+    pthread_mutex_lock(&lock);
+    self_stop = 0;  /* a stop from the thread's own callback is taken back */
+    if (running) {
+        int own = on_own_thread();
+        pthread_mutex_unlock(&lock);
+        if (!own) {
+            wake_thread();
+        }
+        return 0;
+    }
+    stopping = scheduled = 0;
+    /* The thread starts with every signal blocked: a signal (Ctrl-C) must go to the main
+       thread, where it interrupts a blocking call such as time.sleep(); and a write to a
+       server that is gone gives EPIPE, not SIGPIPE. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    /* The default stack: its fallback runs Python code (and what a collection finalises). */
+    struct thread_args *targs = PyMem_RawMalloc(sizeof *targs);
+    int err = ENOMEM;
+    if (targs != NULL) {
+        targs->generation = generation;
+        targs->poke_fd = poke[0];
+        err = pthread_create(&thread, NULL, thread_main, targs);
+        if (err == 0) {
+            running = 1;
+        }
+        else {
+            PyMem_RawFree(targs);
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        errno = err;
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    return 0;
 }
 
 /* replies_watch(fd, wake_ns, callback): call callback() when fd (-1: none) is readable,
@@ -248,60 +438,133 @@ ember_replies_watch(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize
     if (PyErr_Occurred()) {
         return NULL;
     }
-    if (poke[0] < 0) {
-        if (pipe(poke) < 0) {
-            return PyErr_SetFromErrno(PyExc_OSError);
-        }
-        for (int i = 0; i < 2; i++) {
-            fcntl(poke[i], F_SETFD, FD_CLOEXEC);
-            fcntl(poke[i], F_SETFL, O_NONBLOCK);
-        }
-    }
     Py_XSETREF(callback, Py_NewRef(args[2]));
     pthread_mutex_lock(&lock);
     reply_fd = (int)fd;
     wake_ns = wake;
     paused = 0;
-    int own = on_own_thread();
-    self_stop = 0;  /* a stop from the thread's own callback is taken back */
-    int start = !running;
-    if (start) {
-        stopping = self_stop = scheduled = 0;
-    }
     pthread_mutex_unlock(&lock);
-    if (start) {
-        /* The thread starts with every signal blocked: a signal (Ctrl-C) must go to the
-           main thread, where it interrupts a blocking call such as time.sleep(). */
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        /* The default stack: its fallback runs Python code (and what a collection finalises). */
-        struct thread_args *targs = PyMem_RawMalloc(sizeof *targs);
-        if (targs == NULL) {
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
-            return PyErr_NoMemory();
-        }
-        pthread_mutex_lock(&lock);
-        targs->generation = generation;
-        targs->poke_fd = poke[0];
-        int err = pthread_create(&thread, NULL, thread_main, targs);
-        if (err == 0) {
-            running = 1;
-        }
-        pthread_mutex_unlock(&lock);
-        if (err != 0) {
-            PyMem_RawFree(targs);
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (err != 0) {
-            errno = err;
-            return PyErr_SetFromErrno(PyExc_OSError);
-        }
-    }
-    else if (!own) {
-        wake_thread();
+    if (keep_running() < 0) {
+        return NULL;
     }
     Py_RETURN_NONE;
+}
+
+/* replies_send(fd, data) -> int: queue data for fd, which the thread writes as fd takes
+   it (fd is made non-blocking; a new fd drops what waited for the previous one); the
+   bytes not written yet. OSError if a write to fd failed since the last call. */
+PyObject *
+ember_replies_send(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "replies_send(fd, data)");
+        return NULL;
+    }
+    int fd = (int)PyLong_AsLong(args[0]);
+    if (fd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    size_t len = (size_t)view.len;
+    pthread_mutex_lock(&lock);
+    int err = 0;
+    if (fd != out_fd) {
+        int flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+            err = errno;
+        }
+        else {
+            drop_requests();
+            out_fd = fd;
+            out_errno = 0;
+        }
+    }
+    if (!err && out_errno) {
+        err = out_errno;
+    }
+    if (!err && out_len + len > out_cap) {
+        size_t cap = out_cap ? out_cap : 4096;
+        while (cap < out_len + len) {
+            cap *= 2;
+        }
+        char *grown = PyMem_RawRealloc(out_buf, cap);
+        if (grown == NULL) {
+            err = ENOMEM;
+        }
+        else {
+            out_buf = grown;
+            out_cap = cap;
+        }
+    }
+    if (!err) {
+        memcpy(out_buf + out_len, view.buf, len);
+        out_len += len;
+    }
+    size_t waiting = out_len;
+    pthread_mutex_unlock(&lock);
+    PyBuffer_Release(&view);
+    if (err) {
+        errno = err;
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (waiting && keep_running() < 0) {
+        return NULL;
+    }
+    return PyLong_FromSize_t(waiting);
+}
+
+/* replies_close(fd): fd is about to be closed: write what it takes now of what waits for
+   it (never blocking: at exit, a server asked before the end still compiles it for the
+   code cache), drop the rest; after this, the thread never writes to fd. */
+PyObject *
+ember_replies_close(PyObject *Py_UNUSED(module), PyObject *arg)
+{
+    int fd = (int)PyLong_AsLong(arg);
+    if (fd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    pthread_mutex_lock(&lock);
+    if (fd == out_fd) {
+        write_out_here();
+        drop_requests();
+        out_fd = -1;
+        out_errno = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    Py_RETURN_NONE;
+}
+
+/* wait_readable(fd, timeout_ms) -> bool: wait (without the GIL) until reading fd would not
+   block, for timeout_ms at most; False at the timeout, or when a signal came (the caller
+   runs its handlers and asks again). */
+PyObject *
+ember_wait_readable(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "wait_readable(fd, timeout_ms)");
+        return NULL;
+    }
+    int fd = (int)PyLong_AsLong(args[0]);
+    long timeout = PyLong_AsLong(args[1]);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    if (timeout < 0 || timeout > INT_MAX) {
+        PyErr_SetString(PyExc_ValueError, "wait_readable: a timeout of 0 to INT_MAX ms");
+        return NULL;
+    }
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    int n;
+    Py_BEGIN_ALLOW_THREADS
+    n = poll(&p, 1, (int)timeout);
+    Py_END_ALLOW_THREADS
+    if (n < 0 && errno != EINTR) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    return PyBool_FromLong(n > 0);
 }
 
 /* replies_stop() -> bool: end the thread (True if there was one); joined, unless called
@@ -382,9 +645,13 @@ ember_replies_forget(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
         }
     }
     running = 0;
-    stopping = self_stop = scheduled = 0;
+    stopping = self_stop = scheduled = paused = 0;
     reply_fd = -1;
     wake_ns = 0;
+    /* Requests for the parent's server are not the child's to send. */
+    drop_requests();
+    out_fd = -1;
+    out_errno = 0;
     Py_CLEAR(callback);
     Py_RETURN_NONE;
 }

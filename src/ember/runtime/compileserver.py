@@ -38,6 +38,24 @@ child forgets the parent's server (`os.register_at_fork`) and starts its own if 
 
 Messages are marshal data behind a 4-byte length: both ends are this Ember on this
 Python, and marshal is what moves code objects between processes in CPython itself.
+
+The program never waits for the server unless it asked to (`Client.wait`: eager mode,
+`ember.stats()`), and then not for long. Its requests are written by the native thread
+of src/ember/_replies.c (`_hotness.replies_send`), never by the program's thread: a
+program whose hot functions were big once hung for good, its thread blocked writing into
+the full request pipe while the server blocked writing into the full reply pipe. A
+server that answers nothing for PATIENCE_S while using no CPU (stalled), or nothing for
+MAX_SILENCE_S (busy or not), counts as gone, as does one that answers garbage (a message
+that is too long, not marshal data, or not shaped as a reply): `ServerError`, and the
+runtime compiles in this process instead (runtime/remote.py).
+
+Test hook: `EMBER_TEST_SERVER_FAULT=<fault>[@<n>]`, read by the server alone, makes it
+misbehave at its n-th compile request (default 1): `stall` (sleep for good), `die` (kill
+itself in the middle of the compile), `truncate` (half the reply, then die),
+`long-length` and `short-length` (a wrong length before the reply), `marshal` (a message
+that is not marshal data), `type` (marshal data that is no reply), `extra` (an answer to
+a request never sent). The program passes it on only if it reads `EMBER_*` variables
+(not under -E or -I). Not for users: tests/runtime/test_compileserver_faults.py.
 """
 
 
@@ -54,6 +72,18 @@ NICENESS = 19
 #: Seconds a server whose program is gone may go on compiling the requests it has, for
 #: the code cache (its start is ~0.3 s, a compile 0.04 s median, 0.4 s p95).
 ORPHAN_GRACE_S = 5.0
+#: Seconds without a byte from a server that owes replies and used no CPU meanwhile, after
+#: which it counts as stalled. A starved server (nice 19 on a busy machine) still gets
+#: some CPU, and a compile that takes long is busy (a function of a few hundred lines
+#: takes LLVM 5-20 s): those are waited for, up to MAX_SILENCE_S of silence, the bound
+#: for a server that spins. Its pid comes first thing ("started"), for the CPU time.
+PATIENCE_S = 5.0
+MAX_SILENCE_S = 120.0
+#: The longest message accepted (object code is some KB to a few MB): a longer length is
+#: garbage, and waiting for that many bytes would be waiting for nothing.
+MAX_MESSAGE = 1 << 28
+#: The test hook (see above): the environment variable, passed to the server only.
+FAULT_ENV = "EMBER_TEST_SERVER_FAULT"
 
 
 class ServerError(Exception):
@@ -62,7 +92,10 @@ class ServerError(Exception):
 
 def _write(fd: int, obj) -> None:
     data = marshal.dumps(obj)
-    data = len(data).to_bytes(4, "little") + data
+    _write_all(fd, len(data).to_bytes(4, "little") + data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
     while data:
         n = os.write(fd, data)
         data = data[n:]
@@ -115,11 +148,15 @@ _BOOT = ("import sys; sys.path[:0] = sys.argv[1].split('\\n'); "
 
 class Client:
     """The program's connection to its compile server, started by `start()` (which does
-    not wait for it). Requests are answered in order: `submit` sends one and returns
-    its number, `poll` returns the replies that have arrived (never blocking: the
-    program's own thread calls it from the hotness hook), `wait` blocks for one reply,
-    `compile` is `submit` then `wait`. The server's first message ("hello") carries its
-    pid, its start-up time and its ABI check of this interpreter."""
+    not wait for it). Requests are answered in order: `submit` queues one (the native
+    thread of _replies.c writes it) and returns its number, `poll` returns the replies
+    that have arrived (never blocking: the program's own thread calls it from the
+    hotness hook), `wait` waits for one reply, `compile` is `submit` then `wait`. Every
+    one of them raises ServerError once the server is gone, stalled or answering garbage
+    (see the module's docstring); `check_due_ns` says when `poll` should run next to
+    notice a stall. The server's first message ("started") carries its pid, and its
+    second ("hello", once it is ready) its start-up time and its ABI check of this
+    interpreter."""
 
     def __init__(self, cache: str | None) -> None:
         self.cache = cache  # the program's -X jit-cache (None: the default directory)
@@ -137,6 +174,11 @@ class Client:
         # (request number, reply) received but not yet taken, in order: a list (a dict
         # that empties and fills again flips in and out of gc.get_objects()).
         self._ready: list = []
+        # Signs of life while replies are owed (time.monotonic()): the last byte heard,
+        # the next look at the server's CPU time (`_check`), and that CPU time then.
+        self._heard = 0.0
+        self._look_at = 0.0
+        self._cpu: int | None = None
 
     @property
     def reply_fd(self) -> int:
@@ -156,6 +198,8 @@ class Client:
         self.failed = None if self.failed == "closed" else self.failed
         self.hello, self._buffer, self._ready = False, bytearray(), []
         self._sent = self._answered = 0
+        if fds is not None:
+            _drop_requests(fds[0])
         for fd in fds or ():
             if fd >= 0:
                 try:
@@ -190,6 +234,9 @@ class Client:
         # server is the program's own interpreter, ember-python, the static one where
         # there is one: ember/interpreter.py), and _search_path() is all it imports from.
         env = {k: v for k, v in os.environ.items() if not k.startswith("EMBER_")}
+        fault = os.environ.get(FAULT_ENV)
+        if fault and not sys.flags.ignore_environment:
+            env[FAULT_ENV] = fault
         argv = ["/bin/sh", "-c", '"$@" &', "sh", sys.executable, "-I", "-S", "-X", "jit=off",
                 "-c", _BOOT,
                 "\n".join(_search_path()), self.cache if self.cache is not None else ""]
@@ -210,10 +257,7 @@ class Client:
             os.close(devnull)
         for fd in theirs:
             os.close(fd)
-        try:
-            os.waitpid(pid, 0)  # the shell, which exits at once, leaving the server behind
-        except ChildProcessError:
-            pass  # the program reaped it (os.wait()); the server is unaffected
+        _reap_shell(pid)
         self._fds = mine
 
     def _fail(self, why: str):
@@ -222,16 +266,22 @@ class Client:
         raise ServerError(self.failed)
 
     def submit(self, code) -> int:
-        """Send `code` to compile; its request number (replies come in this order)."""
+        """Queue `code` to compile; its request number (replies come in this order).
+        Never blocks: the native thread of _replies.c writes it as the server reads."""
+        from ember import _hotness
+
         if self.failed:
             raise ServerError(self.failed)
         if self._owner != os.getpid():  # a fork's child: the server is the parent's
             self.forget()
         if self._fds is None:
             self.start()
+        data = marshal.dumps(("compile", code))
+        if not self.outstanding:
+            self._heard_now()  # the server owes nothing yet: its silence starts now
         try:
-            _write(self._fds[0], ("compile", code))
-        except (OSError, ValueError) as exc:
+            _hotness.replies_send(self._fds[0], len(data).to_bytes(4, "little") + data)
+        except OSError as exc:
             self._fail(f"compile server: {type(exc).__name__}: {exc}")
         self._sent += 1
         return self._sent
@@ -240,33 +290,78 @@ class Client:
         """[(request number, reply)] received since the last poll or wait, without
         blocking. A reply is ("ok", header, object code, [(helper, object code)],
         compile ms, from cache) or ("refused", reason, detail). Raises ServerError once
-        the server is gone."""
+        the server is gone, stalled, or answering garbage."""
         from ember import _hotness
 
         if self._fds is None or self._owner != os.getpid():
             return self._take()
         fd = self._fds[1]
-        while _hotness.readable(fd):
+        # Bounded: a server that writes without end must not hold the program here (the
+        # native thread calls back while there is more).
+        for _ in range(POLL_READS):
+            if not _hotness.readable(fd):
+                break
             self._receive(fd)
+        self._check(time.monotonic())
         return self._take()
 
     def wait(self, number: int):
-        """The reply to request `number`, blocking until it comes (the GIL is released
-        while waiting); the replies before it wait for `poll`."""
-        while not any(n == number for n, _ in self._ready):
+        """The reply to request `number`, waiting for it (the GIL is released while
+        waiting) no longer than the server shows signs of life (ServerError then); the
+        replies before it wait for `poll`."""
+        from ember import _hotness
+
+        while True:
+            for i, (n, reply) in enumerate(self._ready):
+                if n == number:
+                    del self._ready[i]
+                    return reply
             if self._fds is None:
                 self._fail(self.failed or "the compile server went away")
-            self._receive(self._fds[1])
-        for i, (n, reply) in enumerate(self._ready):
-            if n == number:
-                del self._ready[i]
-                return reply
-        raise AssertionError("unreachable")
+            if not 0 < number <= self._sent or number <= self._answered:
+                raise ServerError(f"no reply to wait for (request {number})")
+            # What has arrived is read before the server's silence is judged: one that
+            # blocks writing a reply into a full pipe uses no CPU, and is not stalled.
+            due = self.check_due_ns() / 1e9 - time.monotonic()
+            if _hotness.wait_readable(self._fds[1], max(1, min(int(due * 1000) + 1, 1000))):
+                self._receive(self._fds[1])
+            else:
+                self._check(time.monotonic())
 
     def compile(self, code):
         """`submit` then `wait`: the server's reply for `code`. Raises ServerError if
         there is no server."""
         return self.wait(self.submit(code))
+
+    def check_due_ns(self) -> int:
+        """time.monotonic_ns() at which `poll` (or `wait`) next looks for a stall; 0 if
+        no reply is owed."""
+        if self._fds is None or not self.outstanding:
+            return 0
+        due = self._heard + MAX_SILENCE_S
+        if self.pid is not None:
+            due = min(due, self._look_at)
+        return int(due * 1e9)
+
+    def _heard_now(self) -> None:
+        now = time.monotonic()
+        self._heard, self._look_at, self._cpu = now, now + PATIENCE_S / 2, None
+
+    def _check(self, now: float) -> None:
+        """ServerError if the server owes replies and is silent: for MAX_SILENCE_S, or
+        for PATIENCE_S with no CPU used in its second half (read in /proc: a server
+        that waits, asleep or stopped, uses none)."""
+        if self._fds is None or not self.outstanding:
+            return
+        if now - self._heard >= MAX_SILENCE_S:
+            self._fail(f"the compile server answered nothing for {MAX_SILENCE_S:.0f} s")
+        if self.pid is None or now < self._look_at:
+            return
+        cpu = _cpu_ticks(self.pid)
+        if self._cpu is None or cpu != self._cpu:  # the first look, or busy since
+            self._cpu, self._look_at = cpu, now + PATIENCE_S / 2
+            return
+        self._fail(f"the compile server stalled (no answer, no work for {PATIENCE_S:.0f} s)")
 
     def _take(self) -> list:
         out = list(self._ready)
@@ -282,42 +377,141 @@ class Client:
             self._fail(f"compile server: {type(exc).__name__}: {exc}")
         if not chunk:
             self._fail("the compile server went away")
+        self._heard_now()
         buf = self._buffer
         buf += chunk
         while len(buf) >= 4:
             size = int.from_bytes(buf[:4], "little")
+            if size > MAX_MESSAGE:
+                self._fail(f"the compile server answered garbage (a message of {size} bytes)")
             if len(buf) < 4 + size:
                 break
-            message = marshal.loads(bytes(buf[4:4 + size]))
+            try:
+                message = marshal.loads(bytes(buf[4:4 + size]))
+            except Exception as exc:  # noqa: BLE001 - EOFError, ValueError, TypeError
+                self._fail(f"the compile server answered garbage ({type(exc).__name__}: {exc})")
             del buf[:4 + size]
             if not self.hello:
                 self._hello(message)
+            elif not self.outstanding:
+                self._fail("the compile server answered a request it was not sent")
+            elif not _is_reply(message):
+                self._fail(f"the compile server answered garbage ({_show(message)})")
             else:
                 self._answered += 1
                 self._ready.append((self._answered, message))
 
     def _hello(self, message) -> None:
-        if not (isinstance(message, tuple) and message[:1] == ("hello",)):
-            self._fail(f"the compile server did not start: {message!r}")
+        if type(message) is tuple and len(message) == 2 and message[0] == "started" \
+                and type(message[1]) is int and self.pid is None:
+            self.pid = message[1]  # its CPU time can be looked at (`_check`)
+            return
+        if not (type(message) is tuple and len(message) == 4 and message[0] == "hello"
+                and type(message[1]) is int and type(message[2]) in (int, float)
+                and (message[3] is None or type(message[3]) is str)):
+            self._fail(f"the compile server did not start: {_show(message)}")
         self.hello = True
         self.pid = message[1]
         # The server runs this interpreter's own binary, so its ABI check (ember.abi:
         # some 6 ms of Python) stands for ours, which then costs the program nothing.
-        self.abi_error = message[3] if len(message) > 3 else "no ABI check"
+        self.abi_error = message[3]
         self.startup_ms = (time.perf_counter() - self._started_at) * 1000
+        self._heard_now()
 
     def close(self) -> None:
-        """End the server: closing the lifetime pipe ends it at once."""
+        """End the server: closing the lifetime pipe ends it at once (what it was asked
+        and has not read yet is dropped)."""
         fds = self._fds
         if fds is None or self._owner != os.getpid():
             return
         self.failed = self.failed or "closed"
         self._fds = None
+        _drop_requests(fds[0])
         for fd in fds:
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+
+#: Reads of the reply pipe per `poll`, at most (1 MB each).
+POLL_READS = 64
+
+
+def _is_reply(message) -> bool:
+    """Whether `message` is shaped as a reply (`Client.poll`), down to the types that
+    `remote.load_and_install` takes apart."""
+    if type(message) is not tuple or not message:
+        return False
+    if message[0] == "refused":
+        return len(message) == 3 and type(message[1]) is str and type(message[2]) is str
+    if message[0] != "ok" or len(message) != 6:
+        return False
+    _, meta, obj, helpers, ms, cached = message
+    return (type(meta) is dict and type(obj) is bytes and type(helpers) is list
+            and type(ms) in (int, float) and type(cached) is bool
+            and all(type(meta.get(key)) is str for key in ("body", "entry", "table"))
+            and type(meta.get("recipes")) in (list, tuple)
+            and all(type(h) is tuple and len(h) == 2 and type(h[0]) is str
+                    and type(h[1]) is bytes for h in helpers))
+
+
+def _show(message) -> str:
+    text = repr(message)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _cpu_ticks(pid: int) -> int | None:
+    """The CPU time process `pid` has used (clock ticks), or None if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return int(fields[11]) + int(fields[12])  # utime, stime
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _reap_shell(pid: int) -> None:
+    """Reap the shell that started the server (it exits at once, leaving the server
+    behind), waiting two seconds at most: one that is slower is left to the program's
+    own os.wait(), or to init once the program ends."""
+    from ember import _hotness
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        pidfd = -1
+    try:
+        deadline = time.monotonic() + 2.0
+        while True:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    return
+            except ChildProcessError:
+                return  # the program reaped it (os.wait()); the server is unaffected
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            if pidfd >= 0:
+                _hotness.wait_readable(pidfd, int(left * 1000) + 1)
+            else:
+                time.sleep(0.0005)
+    finally:
+        if pidfd >= 0:
+            os.close(pidfd)
+
+
+def _drop_requests(fd: int) -> None:
+    """Before closing the request pipe: what the native thread has not written to it yet
+    is written if the pipe takes it now (a server whose program ended still compiles it
+    for the code cache), else dropped; the thread never writes to that fd again (a new
+    file may get its number)."""
+    try:
+        from ember import _hotness
+
+        _hotness.replies_close(fd)
+    except ImportError:
+        pass
 
 
 # --- the server's side -------------------------------------------------------------------
@@ -345,6 +539,7 @@ def _reply(message) -> None:
 def serve() -> None:
     """The compile server's main loop (started by `Client._start`)."""
     os.closerange(LIFETIME + 1, 1 << 16)  # nothing of the program's but our pipes
+    _reply(("started", os.getpid()))
     cache = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
     _thread.start_new_thread(_watch_lifetime, (cache != "off",))
     try:
@@ -356,16 +551,68 @@ def serve() -> None:
 
     codecache.use(cache)
     server = _Server()
-    _reply(("hello", os.getpid(), (time.perf_counter() - t0) * 1000, _abi_error()))
+    fault, fault_at = _fault()
+    hello = ("hello", os.getpid(), (time.perf_counter() - t0) * 1000, _abi_error())
+    _reply(hello if fault != "hello" else ("hello", "a pid"))
+    count = 0
     while True:
         request = _read(REQUESTS)
         if request is None:
             os._exit(0)
-        try:
-            reply = server.handle(request)
-        except Exception as exc:  # noqa: BLE001 - reported, the program stays interpreted
-            reply = ("refused", "internal_error", f"{type(exc).__name__}: {exc}")
-        _reply(reply)
+        count += 1
+        if fault and count == fault_at:
+            _misbehave(fault, server, request)
+            continue
+        _reply(_handle(server, request))
+
+
+def _handle(server, request):
+    try:
+        return server.handle(request)
+    except Exception as exc:  # noqa: BLE001 - reported, the program stays interpreted
+        return ("refused", "internal_error", f"{type(exc).__name__}: {exc}")
+
+
+def _fault() -> tuple[str, int]:
+    """The test hook (FAULT_ENV, see the module's docstring): (fault, at which request)."""
+    kind, _, at = os.environ.get(FAULT_ENV, "").partition("@")
+    return kind, int(at) if at.isdigit() else 1
+
+
+def _misbehave(fault: str, server, request) -> None:
+    """Answer `request` as the test hook's `fault` says."""
+    if fault == "stall":
+        while True:
+            time.sleep(3600)
+    if fault == "die":
+        _thread.start_new_thread(_die, (0.02,))  # in the middle of the compile
+    reply = marshal.dumps(_handle(server, request))
+    head = len(reply).to_bytes(4, "little")
+    try:
+        if fault == "die":
+            _die(0)  # a compile quicker than that: before the reply all the same
+        elif fault == "truncate":
+            _write_all(REPLIES, head + reply[:len(reply) // 2])
+            _die(0)
+        elif fault == "long-length":
+            _write_all(REPLIES, (0xFFFFFFF0).to_bytes(4, "little") + reply)
+        elif fault == "short-length":
+            _write_all(REPLIES, (len(reply) // 2).to_bytes(4, "little") + reply)
+        elif fault == "marshal":
+            _write_all(REPLIES, (8).to_bytes(4, "little") + b"\xffgarbage")
+        elif fault == "type":
+            _write(REPLIES, ("ok", "a header", 42, None, "ms", 1))
+        else:
+            _write_all(REPLIES, head + reply)
+    except OSError:
+        pass
+
+
+def _die(after_s: float) -> None:
+    import signal
+
+    time.sleep(after_s)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _abi_error() -> str | None:

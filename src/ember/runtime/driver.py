@@ -235,8 +235,8 @@ class Runtime:
             self.count_all()
         remote = self.remote
         fd = -1
-        if remote is not None and len(remote.pending):
-            fd = remote.client.reply_fd
+        if remote is not None and (len(remote.pending) or remote.client.outstanding):
+            fd = remote.client.reply_fd  # (the thread also writes the requests)
             if remote._waiting and not young and remote.can_send():
                 soon = True  # (without room, the replies that make room wake us)
         wake = 0
@@ -247,6 +247,9 @@ class Runtime:
             wake = time.monotonic_ns() + max(int(left * 1e9), 0)
         if self.sampler is not None and self.enabled and (not wake or self._next_sample < wake):
             wake = self._next_sample
+        due = remote.client.check_due_ns() if fd >= 0 else 0
+        if due and (not wake or due < wake):
+            wake = due  # a server silent this long is looked at (compileserver.Client)
         try:
             if fd < 0 and not wake:
                 hotness.replies_stop()

@@ -16,14 +16,18 @@ meanwhile. In the background (the default threshold):
   answered code objects are marked decided in the counter, so their next event
   switches counting off for good.
 
-So the program's thread spends microseconds per compile (sending the request, loading
-the machine code), never waits for one and pays nothing per call while it compiles; a
-program that ends first has paid only for the requests. `compile_now(func, types)` is the synchronous form (threshold 0,
+So the program's thread spends microseconds per compile (queueing the request, which
+the native thread writes; loading the machine code), never waits for one and pays
+nothing per call while it compiles; a program that ends first has paid only for the
+requests. `compile_now(func, types)` is the synchronous form (threshold 0,
 `-X jit-background=off`, `ember.jit`): send and wait. `drain()` waits for everything
-sent (`ember.stats()`).
+sent (`ember.stats()`). Those waits are bounded (compileserver.py: PATIENCE_S,
+MAX_SILENCE_S), and the native thread wakes the runtime when a server owing replies
+has been silent that long, so a stall is noticed without a wait too.
 
-If the server cannot start or goes away, the runtime compiles in this process instead
-(a thread, or at once); if its ABI check of this interpreter fails, the JIT turns off.
+If the server cannot start, goes away, stalls or answers garbage, the runtime compiles
+in this process instead (a thread, or at once), and says so once in `-X jit-log`; if
+its ABI check of this interpreter fails, the JIT turns off.
 """
 
 
@@ -37,7 +41,10 @@ from ember.defaults import HOOK_PENDING
 #: replies arrive (src/ember/_replies.c).
 PENDING = HOOK_PENDING
 #: Requests sent but not answered, at most: beyond, a hot function waits (pending) until
-#: replies make room, so the pipe to the server never fills and blocks the program.
+#: replies make room. Not for the pipe's sake (the native thread writes the requests as
+#: the server reads them, and nothing of the program's waits for that), but for the
+#: server's backlog: a request queued behind many is answered late, and one queued when
+#: the program ends is work thrown away.
 MAX_OUTSTANDING = 16
 
 
@@ -142,6 +149,9 @@ class Remote:
             return PENDING
         if self._from_cache(func, types):
             return sys.monitoring.DISABLE
+        if not self.usable:  # gone, and said so once: compiled here from now on
+            rt.compile_here(func, types)
+            return sys.monitoring.DISABLE
         if not self.can_send():
             self._poll()
             if not self.can_send():
@@ -216,6 +226,11 @@ class Remote:
                 if self.rt.counter is not None:
                     self.rt.counter.decide(code)
                 continue
+            if not self.usable:
+                if self.rt.counter is not None:
+                    self.rt.counter.decide(code)
+                self.rt.compile_here(func, types)
+                continue
             try:
                 if self._submit(func, types) is None and self.rt.counter is not None:
                     self.rt.counter.decide(code)
@@ -238,12 +253,12 @@ class Remote:
         rt.record_profile(code, types)
         started = self.client.start()
         number = self.client.submit(code)
-        if started:
-            rt.stats.log("compile server started")
-            self._watch()
         # Weakly: a queued compile must not keep the function alive (its destruction,
         # and the callbacks of weak references to it, stay where CPython has them).
         self.pending[id(code)] = (code, ref(func), number, types)
+        if started:
+            rt.stats.log("compile server started")
+            self._watch()  # (pending now: the thread that writes the request stays)
         return number
 
     # Every entry point holds `_busy` while it works: the native thread's `_tick` may
@@ -384,10 +399,13 @@ class Remote:
                 rt.stats.log(f"{exc}; compiling in this process instead")
                 return False
             if number is not None:
-                self._drain()  # this one, and anything sent before it
+                self._drain()  # this one, and anything sent before it (bounded)
         finally:
             self._busy = False
         self._after_hello()
+        if rt.enabled:
+            self._watch()  # a tick that came meanwhile was told "not now"
+        rt.tick_if_wanted()
         return True
 
     def load_and_install(self, func, reply) -> None:
