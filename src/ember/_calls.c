@@ -144,6 +144,10 @@ tools_active(PyThreadState *tstate, PyFunctionObject *func)
 
 static PyObject *list_append = NULL;
 
+static PyObject *ember_call_borrowed(PyThreadState *tstate, void *frame_, PyObject *method,
+                                     PyObject **args, Py_ssize_t npos, PyObject *kwnames,
+                                     void *at_call_);
+
 int
 ember_calls_init(void)
 {
@@ -248,9 +252,131 @@ raised_in(PyObject *code, PyObject *handled)
     return same;
 }
 
+/* The index of `name` among the parameters a keyword can bind (CPython's
+   initialize_locals: past the positional-only ones), or -1. */
+static Py_ssize_t
+keyword_slot(PyCodeObject *co, PyObject *name)
+{
+    Py_ssize_t end = co->co_argcount + co->co_kwonlyargcount;
+    for (Py_ssize_t j = co->co_posonlyargcount; j < end; j++) {
+        if (PyTuple_GET_ITEM(co->co_localsplusnames, j) == name) {
+            return j;
+        }
+    }
+    for (Py_ssize_t j = co->co_posonlyargcount; j < end; j++) {
+        PyObject *param = PyTuple_GET_ITEM(co->co_localsplusnames, j);
+        if (PyUnicode_Compare(param, name) == 0) {
+            return j;
+        }
+    }
+    return -1;
+}
+
+#define OWNED(bit) ((bit) < 64 && (owned >> (bit) & 1))
+#define RELEASE(obj, bit) do { if (OWNED(bit)) { Py_DECREF(obj); } } while (0)
+
+/* A Python function's frame takes its arguments over, and releases them when it ends
+   in the order of its fast locals: the parameters, then the `*args` tuple (from its
+   end, as a tuple's dealloc goes), then the `**kwargs` dict (in insertion order). The
+   caller's references are the last ones once the call is over, so releasing them in
+   that order frees the arguments as CPython's frame would. argv[i] has bit
+   `first_bit + i`; `shift` positional parameters are filled before argv (a bound
+   method's self). Arguments the binding rejected (the call raised) go in order. */
+static void
+release_in_frame_order(PyCodeObject *co, PyObject *const *argv, Py_ssize_t npos,
+                       PyObject *kwnames, uint64_t owned, int first_bit, Py_ssize_t shift)
+{
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    Py_ssize_t argcount = co->co_argcount;
+    Py_ssize_t nparams = argcount + co->co_kwonlyargcount;
+    Py_ssize_t ordered = npos + shift < argcount ? npos : argcount - shift;
+    if (ordered < 0) {
+        ordered = 0;
+    }
+    for (Py_ssize_t i = 0; i < ordered; i++) {
+        RELEASE(argv[i], first_bit + i);
+    }
+    /* Keywords that name a parameter, in parameter order; the rest after `*args`. */
+    for (Py_ssize_t slot = 0; slot < nparams; slot++) {
+        for (Py_ssize_t k = 0; k < nkw; k++) {
+            if (keyword_slot(co, PyTuple_GET_ITEM(kwnames, k)) == slot) {
+                RELEASE(argv[npos + k], first_bit + npos + k);
+            }
+        }
+    }
+    int varargs = (co->co_flags & CO_VARARGS) != 0;
+    for (Py_ssize_t i = npos - 1; i >= ordered; i--) {
+        if (varargs) {
+            RELEASE(argv[i], first_bit + i);
+        }
+    }
+    for (Py_ssize_t k = 0; k < nkw; k++) {
+        if (keyword_slot(co, PyTuple_GET_ITEM(kwnames, k)) < 0) {
+            RELEASE(argv[npos + k], first_bit + npos + k);
+        }
+    }
+    if (!varargs) {  /* too many positional arguments: the call raised */
+        for (Py_ssize_t i = ordered; i < npos; i++) {
+            RELEASE(argv[i], first_bit + i);
+        }
+    }
+}
+
+/* After CALL: release the operands the compiled caller owned and that die at the call
+   (bit 0: the method slot, bit k >= 1: args[k]), in CPython's order. CALL releases the
+   callable, then the arguments (self first); a bound method in the callable slot is
+   dropped at once and its function called with self in front; a Python function's
+   frame releases the arguments, then the function (release_in_frame_order). */
+static void
+release_operands(PyObject *method, PyObject **args, Py_ssize_t npos, PyObject *kwnames,
+                 uint64_t owned)
+{
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    int is_meth = method != NULL;
+    PyObject *target = is_meth ? method : args[1];
+    int target_bit = is_meth ? 0 : 1;
+    int first_bit = is_meth ? 1 : 2;
+    PyObject **argv = args + first_bit;
+    Py_ssize_t nall = npos + is_meth;  /* positional, self included */
+    Py_ssize_t shift = 0;
+    if (!is_meth && Py_TYPE(target) == &PyMethod_Type) {
+        PyObject *func = PyMethod_GET_FUNCTION(target);
+        RELEASE(target, target_bit);
+        target_bit = 64;  /* nothing of ours any more */
+        target = func;
+        shift = 1;
+    }
+    if (Py_TYPE(target) == &PyFunction_Type) {
+        release_in_frame_order((PyCodeObject *)((PyFunctionObject *)target)->func_code,
+                               argv, nall, kwnames, owned, first_bit, shift);
+        RELEASE(target, target_bit);
+        return;
+    }
+    RELEASE(target, target_bit);
+    for (Py_ssize_t i = 0; i < nall + nkw; i++) {
+        RELEASE(argv[i], first_bit + i);
+    }
+}
+
+#undef RELEASE
+#undef OWNED
+
 PyObject *
 ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
-           Py_ssize_t npos, PyObject *kwnames, void *at_call_)
+           Py_ssize_t npos, PyObject *kwnames, void *at_call_, uint64_t owned)
+{
+    PyObject *res = ember_call_borrowed(tstate, frame_, method, args, npos, kwnames,
+                                        at_call_);
+    if (owned) {
+        release_operands(method, args, npos, kwnames, owned);
+    }
+    return res;
+}
+
+/* The call itself; the caller keeps its references. */
+static PyObject *
+ember_call_borrowed(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
+                    Py_ssize_t npos, PyObject *kwnames, void *at_call_)
 {
     _PyInterpreterFrame *frame = (_PyInterpreterFrame *)frame_;
     _Py_CODEUNIT *at_call = (_Py_CODEUNIT *)at_call_;

@@ -132,7 +132,9 @@ class _Gen:
                         self.pick(block, avail, f.operand_type, offset) if d(st.booleans()) else None
                     )
                 elif f.kind is Kind.OPERANDS:
-                    n = d(st.integers(0, 3))
+                    # `locals` lists are all the fast locals, or empty (verify.py).
+                    n = (d(st.sampled_from([0, self.func.nlocalsplus])) if f.name == "locals"
+                         else d(st.integers(0, 3)))
                     kwargs[f.name] = tuple(self.pick(block, avail, f.operand_type, offset) for _ in range(n))
         fs = self.frame_state(block, avail, offset) if cls.may_raise else None
         op = cls(offset=offset, frame_state=fs, **kwargs)

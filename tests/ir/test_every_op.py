@@ -54,7 +54,7 @@ def build_with(cls: type[Op]) -> Function:
         elif f.kind in (Kind.OPERAND, Kind.OPT_OPERAND):
             kwargs[f.name] = operand(f.operand_type)
         elif f.kind is Kind.OPERANDS:
-            kwargs[f.name] = (a, a)
+            kwargs[f.name] = (a,) if f.name == "locals" else (a, a)
         elif f.kind is Kind.EDGE:
             kwargs[f.name] = Edge(exit_, (a,))
     if cls.opname == "extract":

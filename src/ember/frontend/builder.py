@@ -108,6 +108,7 @@ class BlockBuilder:
         "_pre_len",
         "_popped",
         "_dirty",
+        "unsynced",
     )
 
     def __init__(self, fb: FunctionBuilder, bb: BBlock, block: Block) -> None:
@@ -131,6 +132,9 @@ class BlockBuilder:
         self._pre_len = 0
         self._popped: list[Value] = []
         self._dirty = False
+        # A local was stored since the last op with a frame state (where compiled code
+        # writes the frame's slots): a POP_TOP must then say so (`PopTop`).
+        self.unsynced = False
 
     def run(self) -> None:
         for ins in self.bb.instrs:
@@ -180,6 +184,7 @@ class BlockBuilder:
             self._fs_locals = tuple(self.locals)
         self.locals[i] = v
         self._dirty = True
+        self.unsynced = True
 
     def local_name(self, i: int) -> str:
         return self.fb.cfg.localsplus_names[i]
@@ -199,6 +204,7 @@ class BlockBuilder:
         op = opcls(offset=self.ins.offset, **fields)
         if opcls.may_raise:
             op.frame_state = self.frame_state()
+            self.unsynced = False
         self.block.ops.append(op)
         return op
 

@@ -59,13 +59,13 @@ def pop_jump_if_none(b, ins):
 
 @handles("RETURN_VALUE")
 def return_value(b, ins):
-    b.terminate(Return(value=b.pop(), offset=ins.offset))
+    b.terminate(Return(value=b.pop(), locals=tuple(b.locals), offset=ins.offset))
 
 
 @handles("RETURN_CONST")
 def return_const(b, ins):
     value = b.const(b.fb.code.co_consts[ins.arg])
-    b.terminate(Return(value=value, offset=ins.offset))
+    b.terminate(Return(value=value, locals=tuple(b.locals), offset=ins.offset))
 
 
 @handles("FOR_ITER")

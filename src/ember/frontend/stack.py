@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ember.ir.ops import CheckEvalBreaker
+from ember.ir import types as T
+from ember.ir.ops import CheckEvalBreaker, PopTop
 
 from .registry import handles
 
@@ -22,7 +23,11 @@ def resume(b, ins):
 
 @handles("POP_TOP")
 def pop_top(b, ins):
-    b.pop()
+    value = b.pop()
+    if b.unsynced and not value.type <= T.Null:
+        # The stores since the last synced op come before this release (see PopTop).
+        b.emit(PopTop, value=value, locals=tuple(b.locals))
+        b.unsynced = False
 
 
 @handles("PUSH_NULL")

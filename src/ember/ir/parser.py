@@ -348,6 +348,9 @@ class _Parser:
             kind = f.kind
             if kind is Kind.ATTR:
                 continue
+            if not first and i >= n and _may_omit(cls, f):
+                out[f.name] = ()
+                continue
             if not first:
                 if i >= n or toks[i] != ",":
                     return False
@@ -396,6 +399,9 @@ class _Parser:
         first = True
         for f in cls.op_fields:
             if f.kind is Kind.ATTR:
+                continue
+            if not first and _may_omit(cls, f) and not line.accept(","):
+                kwargs[f.name] = ()
                 continue
             if not first:
                 line.expect(",")
@@ -564,3 +570,11 @@ def relink(func: Function, consts: tuple[object, ...]) -> None:
     for op in func.all_ops():
         if isinstance(op, Const) and type(op.value) is ConstRef:
             op.value = relink_value(op.value, consts)
+
+
+def _may_omit(cls: type[Op], f) -> bool:
+    """An operand list that defaults to empty may be left out of the text when empty, as
+    the printer leaves it (a hand-written `return %v` has no `locals`)."""
+    if f.kind is not Kind.OPERANDS:
+        return False
+    return cls.__dataclass_fields__[f.name].default == ()

@@ -121,6 +121,8 @@ def format_op(op: Op, names: ValueNames, index_of: dict[int, int] | None = None)
         elif f.kind is Kind.OPT_OPERAND:
             operands.append("_" if v is None else names(v))
         elif f.kind is Kind.OPERANDS:
+            if not v and op.__dataclass_fields__[f.name].default == ():
+                continue  # an empty list that defaults to empty (the parser's _may_omit)
             operands.append("(" + ", ".join(names(x) for x in v) + ")")
         elif f.kind is Kind.EDGE:
             args = ", ".join(names(x) for x in v.args)

@@ -166,6 +166,12 @@ class _Verifier:
         problem = op.check()
         if problem:
             self.error(where, problem)
+        # An operand list named `locals` is the fast locals at that point (return,
+        # pop_top): all of them, or none (not tracked: the slots stay as they are).
+        locals_ = getattr(op, "locals", None)
+        if type(locals_) is tuple and locals_ and len(locals_) != self.func.nlocalsplus:
+            self.error(where, f"{op.opname} has {len(locals_)} locals, function has "
+                              f"{self.func.nlocalsplus} fast locals")
         self.frame_state(where, op)
 
     def attr(self, where: str, name: str, attr_type: object, v: object) -> None:

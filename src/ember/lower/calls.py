@@ -40,19 +40,37 @@ def lower_call(cx, op):
     kwnames = cx.pyobj(tuple(sys.intern(k) for k in op.kwnames)) if op.kwnames else NULL
     npos = n - len(op.kwnames)
     method = NULL if op.method.type <= T.Null else cx.v(op.method)
+    # What dies at the call goes before its result is checked, as CALL releases its
+    # operands; `ember.c.call` releases them in CPython's order, which depends on what
+    # is called (a Python function's frame releases its arguments, then the function).
+    operands = [op.method, op.callable, *op.args]
+    dying = set(cx.dies_here(operands)) if len(operands) <= 64 else set()
+    owned = sum(1 << k for k, v in enumerate(operands) if cx.own.root_of(v) in dying
+                and all(cx.own.root_of(w) is not cx.own.root_of(v) for w in operands[:k]))
+    if owned >= 1 << 63:
+        owned -= 1 << 64  # an i64 constant
     # One call of Ember's C (src/ember/_calls.c): ceval.c's CALL, prev_instr as the
     # interpreter leaves it, and CPython's own CALL specialisations as fast paths.
-    return cx.check_null(cx.call("ember.c.call", cx.tstate, cx.frame, method, arr,
-                                 cx.i64(npos), kwnames, cx.instr_ptr(op.offset)))
+    res = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos), kwnames,
+                  cx.instr_ptr(op.offset), cx.i64(owned))
+    cx.mark_released(dying)
+    return cx.check_null(res)
 
 
 @lowers(ops.CallFunctionEx)
 def lower_call_function_ex(cx, op):
     """CALL_FUNCTION_EX: a non-tuple `callargs` becomes a tuple first (check_args_iterable's
-    message when it is not iterable), then `PyObject_Call`."""
+    message when it is not iterable), which replaces it at once, then `PyObject_Call`.
+    Then it releases its operands in its order: the function, the arguments, the
+    keywords; but a Python function's frame takes the arguments over, and releases the
+    function object last."""
     b = cx.b
     func = cx.v(op.func)
     callargs = cx.v(op.callargs)
+    has_kwargs = op.kwargs is not None and not op.kwargs.type <= T.Null
+    dying = cx.dies_here([op.func, op.callargs] + ([op.kwargs] if has_kwargs else []))
+    own = cx.own
+    args_dies = own.root_of(op.callargs) in dying
     is_tuple = b.icmp_unsigned("==", cx.type_of(callargs), cx.obj_static("PyTuple_Type"))
     start = b.block
     convert = cx.fn.append_basic_block("callex.tuple")
@@ -73,18 +91,28 @@ def lower_call_function_ex(cx, op):
                 cx.decref(fstr)
             cx.fail()
     tup = cx.check_null(cx.call("PySequence_Tuple", callargs))
+    if args_dies:
+        cx.decref(callargs)  # Py_SETREF(callargs, tuple)
     conv_end = b.block
     b.branch(done)
     b.position_at_end(done)
     args = b.phi(OBJ)
     args.add_incoming(callargs, start)
     args.add_incoming(tup, conv_end)
-    kwargs = NULL
-    if op.kwargs is not None and not op.kwargs.type <= T.Null:
-        kwargs = cx.v(op.kwargs)
+    owned_args = b.phi(OBJ)  # what to release as the arguments: ours, or the tuple made
+    owned_args.add_incoming(callargs if args_dies else NULL, start)
+    owned_args.add_incoming(tup, conv_end)
+    kwargs = cx.v(op.kwargs) if has_kwargs else NULL
     res = cx.call("PyObject_Call", func, args, kwargs)
-    with b.if_then(b.not_(is_tuple)):
-        cx.decref(args)
+    func_dies = own.root_of(op.func) in dying
+    is_function = b.icmp_unsigned("==", cx.type_of(func), cx.obj_static("PyFunction_Type"))
+    dying_func = func if func_dies else NULL
+    cx.xdecref(b.select(is_function, NULL, dying_func))
+    cx.xdecref(owned_args)
+    if has_kwargs and own.root_of(op.kwargs) in dying:
+        cx.decref(kwargs)
+    cx.xdecref(b.select(is_function, dying_func, NULL))
+    cx.mark_released(dying)
     return cx.check_null(res)
 
 

@@ -59,8 +59,19 @@ def _fill(cx, obj, call, pairs) -> None:
 
 @lowers(ops.BuildSet)
 def lower_build_set(cx, op):
+    """BUILD_SET releases each item once it tried to add it, and the set last when an
+    add failed: an unhashable item goes before the items already in the set."""
+    b = cx.b
     s = cx.check_null(cx.call("PySet_New", NULL))
-    _fill(cx, s, "PySet_Add", [(cx.v(v),) for v in op.items])
+    for i, item in enumerate(op.items):
+        r = cx.call("PySet_Add", s, cx.v(item))
+        with b.if_then(b.icmp_signed("<", r, cx.i32(0)), likely=False):
+            before = cx.released_early
+            cx.release_early(op.items[i:])
+            cx.decref(s)
+            cx.fail()
+            cx.released_early = before
+        cx.release_early([item])
     return s
 
 

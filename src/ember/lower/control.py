@@ -37,7 +37,14 @@ def lower_branch(cx, op):
 
 @lowers(ops.Return)
 def lower_return(cx, op):
-    cx.ret(op.value)
+    cx.ret(op.value, op.locals)
+
+
+@lowers(ops.PopTop)
+def lower_pop_top(cx, op):
+    # The stores before this POP_TOP reach the slots first; the popped value, which
+    # dies here, is released after (by the core, as every operand that dies).
+    cx._sync_locals(op.locals)
 
 
 @lowers(ops.Unreachable)

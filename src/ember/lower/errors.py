@@ -44,15 +44,16 @@ class ErrorsMixin:
         """The error path of `op` (an exception is set): to its handler, if its frame
         state has one, else out of the body. `traceback=False` for the ops that unwind
         without adding an entry (ceval.c's `goto exception_unwind`)."""
-        blk = self._err_blocks.get((op, traceback))
+        early = self.released_early if op is self.op else frozenset()
+        blk = self._err_blocks.get((op, traceback, early))
         if blk is not None:
             return blk
         fs = op.frame_state
         if fs is not None and fs.handler is not None:
-            blk = self._to_handler(op, fs, traceback)
-            self._err_blocks[(op, traceback)] = blk
+            blk = self._to_handler(op, fs, traceback, early)
+            self._err_blocks[(op, traceback, early)] = blk
             return blk
-        release, mask = self._error_state(op)
+        release, mask = self._error_state(op, early)
         key = (tuple(id(v) for v in release), traceback)
         shared = self._err_shared.get(key)
         if shared is None:
@@ -63,14 +64,14 @@ class ErrorsMixin:
                 self._emit_error(release, offset, slots, traceback)
             shared = self._err_shared[key] = (shared_bb, offset, slots)
         blk = self.fn.append_basic_block(f"error.{op.offset}")
-        self._err_blocks[(op, traceback)] = blk
+        self._err_blocks[(op, traceback, early)] = blk
         with self.b.goto_block(blk):
             shared[1].add_incoming(self.i64(op.offset), blk)
             shared[2].add_incoming(self.i64(mask), blk)
             self.b.branch(shared[0])
         return blk
 
-    def _to_handler(self, op, fs, traceback: bool) -> ir.Block:
+    def _to_handler(self, op, fs, traceback: bool, early=frozenset()) -> ir.Block:
         """The exception edge of `op` to `fs.handler` (ceval.c's `exception_unwind` when
         `get_exception_handler` finds an entry)."""
         handler = fs.handler
@@ -101,13 +102,9 @@ class ErrorsMixin:
                         support.incref(b, val)
             # What the handler does not receive dies here: the value stack above the
             # handler's depth top first (CPython pops it), then the rest.
-            dead = {v for v in own.before[op] if v not in target_live and v not in moved}
-            first = []
-            for v in [own.root_of(v) for v in reversed(fs.stack)] + [
-                own.root_of(v) for v in op.inputs()
-            ]:
-                if v in dead and v not in first:
-                    first.append(v)
+            dead = {v for v in own.before[op]
+                    if v not in target_live and v not in moved and v not in early}
+            first = self._unwind_order(op, fs, dead)
             self.release(first + self._ordered(dead - set(first), op, fs))
             extra = []
             if handler.lasti:
@@ -125,7 +122,31 @@ class ErrorsMixin:
             b.branch(self.blocks[target])
         return blk
 
-    def _error_state(self, op):
+    def _unwind_order(self, op, fs, dying: set) -> list:
+        """The owned values of `dying` that CPython releases when `op` fails, in its order:
+        the instruction's operands (`DECREF_INPUTS()` before `ERROR_IF`, in
+        `Op.released` order), then what `exception_unwind` pops off the value stack, top
+        first. An operand that the stack also holds below the operands (a COPY) is
+        released where that deeper entry is popped."""
+        own = self.own
+        stack = [own.root_of(v) for v in fs.stack]
+        for v in op.inputs():  # the operands are the top entries: take one of each
+            r = own.root_of(v)
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i] is r:
+                    del stack[i]
+                    break
+        below = set(stack)
+        order = []
+        for v in [own.root_of(v) for v in op.released() if own.root_of(v) not in below]:
+            if v in dying and v not in order:
+                order.append(v)
+        for v in reversed(stack):
+            if v in dying and v not in order:
+                order.append(v)
+        return order
+
+    def _error_state(self, op, early=frozenset()):
         """(owned values to release in order, slot mask) when `op` leaves the body with
         an exception.
 
@@ -137,7 +158,7 @@ class ErrorsMixin:
         locals in an array made each op's error exit a distinct block of stores: 14% of
         a module's instructions."""
         fs, own = op.frame_state, self.own
-        live = {v for v in own.before[op] if own.kind.get(v) == OWNED}
+        live = {v for v in own.before[op] if own.kind.get(v) == OWNED and v not in early}
         mask = 0
         if len(fs.locals) <= MASK_SLOTS:
             for i, v in enumerate(fs.locals):
@@ -147,12 +168,7 @@ class ErrorsMixin:
                 if r in live:
                     live.discard(r)
                     mask |= 1 << i
-        ordered = []
-        for v in [own.root_of(v) for v in reversed(fs.stack)] + [
-            own.root_of(v) for v in op.inputs()
-        ]:
-            if v in live and v not in ordered:
-                ordered.append(v)
+        ordered = self._unwind_order(op, fs, live)
         ordered += self._ordered(live - set(ordered), op, fs)
         return [self.values[v] for v in ordered], mask
 

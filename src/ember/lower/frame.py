@@ -11,7 +11,6 @@ from llvmlite import ir
 
 from ember import abi
 from ember.backend import capi, support
-from ember.ir import ops
 from ember.ir import types as T
 from ember.lower import prebuild
 
@@ -109,11 +108,7 @@ class FrameMixin:
         self._sync_locals(fs.locals)
 
     def _local_value(self, v):
-        """(LLVM value, may it be NULL) of a fast-locals entry: an IR value or a Const."""
-        if isinstance(v, _Const):
-            if v is _UNBOUND:
-                return NULL, False
-            return self.pyobj(v.value), False
+        """(LLVM value, may it be NULL) of a fast-locals entry."""
         if v.type <= T.Null:
             return NULL, False
         return self.values[v], not v.type <= T.Object
@@ -356,80 +351,3 @@ def _build_frame_pop(fn: ir.Function) -> None:
     b.store(NULL, addr(frame, F.f_locals))
     support.xdecref(b, locs)
     b.ret_void()
-
-
-class _Const:
-    """A constant a tail of bytecode stores into a fast local (LOAD_CONST; STORE_FAST)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-
-_UNBOUND = _Const(None)  # DELETE_FAST
-
-_TAIL_OPS = frozenset({"STORE_FAST", "DELETE_FAST", "LOAD_FAST", "LOAD_CONST", "POP_TOP", "NOP",
-                       "EXTENDED_ARG", "RETURN_VALUE", "RETURN_CONST"})
-
-
-def return_tail(func, code, blk) -> dict:
-    """{op or block: the fast locals at the block's RETURN} when the bytecode between the
-    block's last op with a frame state (or its start) and the return stores locals.
-
-    A frame object that outlives the call shows the locals as they are at RETURN, but
-    only ops that may raise carry a frame state. The tail after the last one holds no
-    raising instruction, so a few stack moves rebuild it; the result is synced right
-    after that op (or at block entry), while every value in it is still alive."""
-    import dis
-
-    term = blk.terminator
-    if not isinstance(term, ops.Return):
-        return {}
-    n = func.nlocalsplus
-    last = None
-    for op in blk.ops:
-        if op.frame_state is not None:
-            last = op
-    if last is not None:
-        if last.type == T.Multi or last.type == T.Void or not last.type <= T.ObjectOrNull:
-            return {}
-        locals_ = list(last.frame_state.locals)
-        stack = [last]
-        start, key = last.offset, last
-        after = True
-    else:
-        if len(blk.params) < n or blk.offset < 0:
-            return {}
-        locals_ = list(blk.params[:n])
-        stack = list(blk.params[n:])
-        start, key = blk.offset, blk
-        after = False
-    stored = False
-    for ins in dis.get_instructions(code):
-        if ins.offset < start or (after and ins.offset == start):
-            continue
-        if ins.offset > term.offset:
-            break
-        name = ins.opname
-        if name not in _TAIL_OPS:
-            return {}
-        if name == "STORE_FAST":
-            if not stack:
-                return {}
-            locals_[ins.arg] = stack.pop()
-            stored = True
-        elif name == "DELETE_FAST":
-            locals_[ins.arg] = _UNBOUND
-            stored = True
-        elif name == "LOAD_FAST":
-            stack.append(locals_[ins.arg])
-        elif name == "LOAD_CONST":
-            stack.append(_Const(code.co_consts[ins.arg]))
-        elif name == "POP_TOP":
-            if not stack:
-                return {}
-            stack.pop()
-        elif name in ("RETURN_VALUE", "RETURN_CONST"):
-            break
-    return {key: locals_} if stored else {}

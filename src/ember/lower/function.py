@@ -39,7 +39,7 @@ from ember.lower import consts, liveness
 from ember.lower import exceptions as _exceptions  # noqa: F401 - registers lowerings
 from ember.lower.entrybind import EntryMixin
 from ember.lower.errors import ErrorsMixin
-from ember.lower.frame import FrameMixin, return_tail
+from ember.lower.frame import FrameMixin
 from ember.lower.liveness import NONE, OWNED
 from ember.lower.registry import LOWERINGS, NotLowered
 
@@ -78,6 +78,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         self._err_blocks: dict = {}
         self._err_shared: dict = {}
         self.op = None  # the op being lowered
+        self.released_early: frozenset = frozenset()  # what the op released itself
         self._ret_phi = None
 
     # --- helpers for op lowerings -------------------------------------------------------
@@ -214,9 +215,6 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         self.tstate = self.fn.args[2]
         self._slot_cache: dict[int, object] = {}
         self._entry_caches = self._plan_entry_caches()
-        self._tails = {}
-        for blk in func.blocks:
-            self._tails.update(return_tail(func, self.code, blk))
         self._push_frame()
         self._enter_recursion()
         self._bind_entry(entry_kinds)
@@ -229,13 +227,11 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         for blk in func.blocks:
             b.position_at_end(self.blocks[blk])
             self._slot_cache = self._entry_cache(blk)
-            tail = self._tails.get(blk)
-            if tail is not None:
-                self._sync_locals(tail)
             self._release_unused_params(blk)
             for op in blk.ops:
                 self._lower_op(op)
             self.op = blk.terminator
+            self.released_early = frozenset()
             self._sync_frame(blk.terminator)
             LOWERINGS[type(blk.terminator)](self, blk.terminator)
 
@@ -261,6 +257,7 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
 
     def _lower_op(self, op) -> None:
         self.op = op
+        self.released_early = frozenset()
         self._sync_frame(op)
         result = LOWERINGS[type(op)](self, op)
         own = self.own
@@ -278,26 +275,61 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
             if result is None:
                 raise NotLowered("internal", f"tier 1: {op.opname} produced no value")
             self.values[op] = result
-        tail = self._tails.get(op)
-        if tail is not None:
-            self._sync_locals(tail)
         self.release(self.dying(op, op.frame_state))
 
     def dying(self, op, fs) -> list:
-        """Owned roots that die at `op`, in release order."""
+        """Owned roots that die at `op`, in release order (less what the op's lowering
+        released itself, `release_early`)."""
         own = self.own
         dead = (set(own.uses(op)) | set(own.defs[op])) - own.after[op]
         if fs is not None and fs.handler is not None:
             # Live only in case op raised (into its handler): dead once it did not.
             dead |= own.live_in[fs.handler.block] - own.after[op]
-        dead = {v for v in dead if own.kind.get(v) == OWNED}
+        dead = {v for v in dead if own.kind.get(v) == OWNED} - self.released_early
         return self._ordered(dead, op, fs)
 
+    def release_early(self, operands) -> None:
+        """Release now, in the order given, those of the current op's `operands` that die
+        at it, as CPython's instruction does before it finishes (a call releases its
+        callable and arguments before its result is checked). The core then leaves them
+        out of the op's releases, on its success path and on error paths branched to
+        from here on; error paths made before this point still release them."""
+        roots = self.dies_here(operands)
+        self.release(roots)
+        self.mark_released(roots)
+
+    def dies_here(self, operands) -> list:
+        """The roots of `operands` (in that order, once each) whose reference the current
+        op may release itself: owned, dead after it, and neither in a fast local (the
+        slot holds it too, so that release would not be its last) nor handed to its
+        exception handler."""
+        own, op = self.own, self.op
+        keep = set(own.after[op]) | self.released_early
+        fs = op.frame_state
+        if fs is not None:
+            keep.update(own.root_of(v) for v in fs.locals)
+            if fs.handler is not None:
+                keep |= own.live_in[fs.handler.block]
+                keep.update(own.root_of(v) for v in fs.stack[: fs.handler.depth])
+        out = []
+        for v in operands:
+            r = own.root_of(v)
+            if own.kind.get(r) == OWNED and r not in keep and r not in out:
+                out.append(r)
+        return out
+
+    def mark_released(self, roots) -> None:
+        """The current op's lowering released `roots` itself (see `release_early`)."""
+        self.released_early = self.released_early | frozenset(roots)
+
     def _ordered(self, roots: set, op, fs) -> list:
-        order = []
+        """`roots` in release order: the op's operands as CPython's instruction releases
+        them (`Op.released`), then the rest. Only the operands' order can show: every
+        other value that dies here is also held by a fast-local slot (synced before the
+        op), so its release is never the last."""
+        order = [self.own.root_of(v) for v in op.released()]
         if fs is not None:
             order.extend(self.own.root_of(v) for v in fs.locals)
-        order.extend(self.own.root_of(v) for v in op.inputs())
         for edge in op.edges():
             order.extend(self.own.root_of(a) for a in edge.args)
         order.extend(self.own.defs[op])
@@ -350,7 +382,10 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
             self.b.branch(self.blocks[edge.block])
         return blk
 
-    def ret(self, value) -> None:
+    def ret(self, value, locals_=()) -> None:
+        """Leave with `value`. The slots first get `locals_` (the fast locals at the
+        RETURN), so that what the frame clears, and a frame object that outlives the
+        call, are what CPython's frame would hold."""
         own = self.own
         r = own.root_of(value)
         val = self.values[value]
@@ -361,6 +396,14 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         else:
             support.incref(self.b, val)
         self.set_prev_instr(self.instr_ptr(op.offset))
-        self.release(self._ordered(dead, op, None))
+        ordered = self._ordered(dead, op, None)
+        # A value a slot holds has its reference there in CPython, not on the stack:
+        # ours goes first, so that the slot's (dropped by the sync, where the tail's
+        # STORE_FAST dropped it) is the last, as it is in CPython; then the stack's.
+        in_slots = {own.root_of(v) for v in self._slot_cache.values()}
+        self.release([v for v in ordered if v in in_slots])
+        if locals_:
+            self._sync_locals(locals_)
+        self.release([v for v in ordered if v not in in_slots])
         self._pop_frame()
         self._to_exit(val)

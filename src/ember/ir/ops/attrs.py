@@ -77,6 +77,9 @@ class StoreAttr(Op):
     obj: Value
     value: Value
 
+    def released(self) -> tuple[Value, ...]:
+        return (self.value, self.obj)  # STORE_ATTR's stack is (v, owner)
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)

@@ -80,6 +80,15 @@ class Op(Value):
     def edges(self) -> tuple[Edge, ...]:
         raise NotImplementedError
 
+    def released(self) -> tuple[Value, ...]:
+        """The operands in the order CPython's instruction releases them. Its
+        `DECREF_INPUTS()` goes in stack order, bottom first, which is field order for most
+        ops; the ops whose fields are ordered otherwise, or whose instruction releases in
+        its own order (BINARY_SLICE releases the slice it made first), override this.
+        Compiled code releases what dies at the op in this order, on its success and on
+        its error path, so `__del__` and weakref callbacks run in CPython's order."""
+        return self.inputs()
+
     def uses(self) -> tuple[Value, ...]:
         """Operands plus frame-state values: everything this op keeps alive."""
         fs = self.frame_state

@@ -84,6 +84,9 @@ class CallIntrinsic2(Op):
     value1: Value
     value2: Value
 
+    def released(self) -> tuple[Value, ...]:
+        return (self.value2, self.value1)  # CALL_INTRINSIC_2's (value2, value1)
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)

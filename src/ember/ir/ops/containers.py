@@ -53,6 +53,11 @@ class BuildMap(Op):
             return f"{len(self.keys)} keys but {len(self.values)} values"
         return None
 
+    def released(self) -> tuple[Value, ...]:
+        # BUILD_MAP's stack holds key, value, key, value, ...; DECREF_INPUTS releases an
+        # array input from its end.
+        return tuple(v for pair in zip(self.keys, self.values) for v in pair)[::-1]
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
@@ -62,6 +67,9 @@ class BuildConstKeyMap(Op):
     may_raise = True
     keys: Value
     values: tuple[Value, ...]
+
+    def released(self) -> tuple[Value, ...]:
+        return (*self.values[::-1], self.keys)  # (values[oparg], keys): arrays from the end
 
 
 @register
@@ -205,6 +213,9 @@ class StoreSubscr(Op):
     key: Value
     value: Value
 
+    def released(self) -> tuple[Value, ...]:
+        return (self.value, self.container, self.key)  # STORE_SUBSCR's (v, container, sub)
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
@@ -225,6 +236,11 @@ class BinarySlice(Op):
     start: Value
     stop: Value
 
+    def released(self) -> tuple[Value, ...]:
+        # The slice made of start and stop goes first (its dealloc releases them in
+        # that order), then the container.
+        return (self.start, self.stop, self.container)
+
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
@@ -236,6 +252,10 @@ class StoreSlice(Op):
     start: Value
     stop: Value
     value: Value
+
+    def released(self) -> tuple[Value, ...]:
+        # The slice (start, stop), then v and the container, as STORE_SLICE does.
+        return (self.start, self.stop, self.value, self.container)
 
 
 @register

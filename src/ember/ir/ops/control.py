@@ -35,10 +35,17 @@ class Branch(Op):
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
 class Return(Op):
+    """Leave the function with `value`. `locals` are the fast locals as RETURN finds them
+    (CPython's order; `null` for unbound), so the frame clears exactly what CPython's
+    would, even after stores that no raising op followed (`except E as e:` ends with
+    `e = None; del e` right before the return)."""
+
     opname = "return"
     result = T.Void
     is_terminator = True
+    operand_types = {"locals": T.ObjectOrNull}
     value: Value
+    locals: tuple[Value, ...] = ()
 
 
 @register

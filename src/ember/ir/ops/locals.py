@@ -28,6 +28,22 @@ class LoadFastCheck(Op):
 
 @register
 @dataclass(slots=True, eq=False, kw_only=True)
+class PopTop(Op):
+    """POP_TOP of `value` after a STORE_FAST or DELETE_FAST that no op with a frame state
+    followed: `locals` are the fast locals at the POP_TOP. Compiled code writes the
+    frame's slots only before ops that may raise or call out, so without it a value
+    popped here would be released before the stores, which CPython makes first (the
+    end of a comprehension restores its variable, then pops the list it built)."""
+
+    opname = "pop_top"
+    result = T.Void
+    operand_types = {"locals": T.ObjectOrNull}
+    value: Value
+    locals: tuple[Value, ...]
+
+
+@register
+@dataclass(slots=True, eq=False, kw_only=True)
 class LoadName(Op):
     opname = "load_name"
     may_raise = True

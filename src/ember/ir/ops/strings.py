@@ -37,3 +37,6 @@ class BuildString(Op):
     result = T.Str
     may_raise = True
     parts: tuple[Value, ...]
+
+    def released(self) -> tuple[Value, ...]:
+        return self.parts[::-1]  # DECREF_INPUTS releases an array input from its end
