@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 READY := .venv/.ember-ready
 
-.PHONY: test lint test-all irstats bench bench-quick compat compat-quick clean
+.PHONY: test lint test-all irstats bench bench-quick compat compat-quick fuzz clean
 
 $(READY): pyproject.toml
 	./ember -c ""
@@ -33,6 +33,11 @@ compat: $(READY)
 
 compat-quick: $(READY)
 	$(PY) compat/run.py --quick $(COMPAT_ARGS)
+
+## make fuzz [FUZZ_ARGS="--minutes 120"]: generated programs, python3.12 vs Ember; each
+## divergence saved and reduced under fuzz/findings/<time>/ (see fuzz/README.md)
+fuzz: $(READY)
+	$(PY) -m fuzz.run $(or $(FUZZ_ARGS),--minutes 30)
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache .hypothesis
