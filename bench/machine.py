@@ -55,17 +55,37 @@ def git_commit() -> str:
         return "?"
 
 
+# Run by the interpreter under test (PyPy 3.9 too). Ember's start imports no module named
+# `ember` on its fast path, so Ember is recognised by its executable's name and its version
+# read from its distribution; the JIT is on when Ember's counter holds the optimizer's
+# sys.monitoring tool id (it is off with `-X jit=off`).
+_VERSION_CODE = """\
+import platform, sys
+i = sys.implementation
+v = '.'.join(map(str, sys.version_info[:3]))
+if i.name == 'pypy':
+    print(f"PyPy {'.'.join(map(str, sys.pypy_version_info[:3]))} (Python {v})")
+else:
+    out = f'{platform.python_implementation()} {v}'
+    if sys.executable.rpartition('/')[2].startswith('ember'):
+        import importlib.metadata
+        try:
+            out += ' + Ember ' + importlib.metadata.version('ember-jit')
+        except importlib.metadata.PackageNotFoundError:
+            out += ' + Ember ?'
+        m = sys.monitoring
+        if m.get_tool(m.OPTIMIZER_ID) != 'ember':
+            out += ' (JIT off)'
+    print(out)
+"""
+
+
 def interpreter_version(cmd: list[str]) -> str:
-    """`CPython 3.12.1` / `PyPy 7.3.11 (Python 3.9.16)` for an interpreter command line."""
-    code = ("import sys, platform; i = sys.implementation; "
-            "v = '.'.join(map(str, sys.version_info[:3])); "
-            "print(f'PyPy {\".\".join(map(str, sys.pypy_version_info[:3]))} (Python {v})' "
-            "if i.name == 'pypy' else f'{platform.python_implementation()} {v}', end=''); "
-            "e = sys.modules.get('ember') if sys.executable.rpartition('/')[2]"
-            ".startswith('ember') else None; "
-            "print(f' + Ember {getattr(e, \"__version__\", \"?\")}' if e else '')")
+    """`CPython 3.12.1`, `CPython 3.12.1 + Ember 0.1.0`, `... + Ember 0.1.0 (JIT off)` or
+    `PyPy 7.3.11 (Python 3.9.16)` for an interpreter command line."""
     try:
-        out = subprocess.run([*cmd, "-c", code], capture_output=True, text=True, timeout=120)
+        out = subprocess.run([*cmd, "-c", _VERSION_CODE], capture_output=True, text=True,
+                             timeout=120)
         return out.stdout.strip() or f"? ({out.stderr.strip()[-200:]})"
     except (OSError, subprocess.SubprocessError) as exc:
         return f"? ({exc})"

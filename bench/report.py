@@ -8,10 +8,18 @@ interpreter, a `status` (`ok`, `failed`, `unavailable`) and the numbers measured
                              "values": 18, "loops": 1, "warmups": 2,
                              "first_iteration": 0.085, "tail_mean": ..., "peak_rss_mib": 9.6},
                  "ember": {..., "functions_compiled": 0, "compile_ms": 0.0},
+                 "ember-off": {...},
                  "pypy": {"status": "failed", "note": "..."}}}
 
 Ratio = interpreter time / CPython time (below 1 is faster); speed-up is its inverse.
-The geometric mean is taken over the rows where every interpreter of the run has a time.
+The JIT's own share = Ember's time / the time of Ember with the JIT off (the same
+interpreter): below 1 the JIT makes Ember faster. The geometric mean is taken over the rows
+where every interpreter of the run has a time.
+
+The verdict is the bar of issue 25 ("no slowdown"): on every benchmark Ember takes at most
+1.00x CPython's time and at most 1.00x its own time with the JIT off. A ratio fails it when
+it shows above 1.00x in the table (two decimals: 1.005 and up), so what the table shows
+and what the verdict says agree.
 """
 
 from __future__ import annotations
@@ -19,6 +27,9 @@ from __future__ import annotations
 import math
 
 BASELINE = "cpython"
+# The JIT's own share: SHARE_OF's time over SHARE_OVER's.
+SHARE_OF, SHARE_OVER = "ember", "ember-off"
+SHARE_LABEL = "JIT's own share"
 
 
 def steady_time(row: dict, interp: str) -> float | None:
@@ -37,6 +48,15 @@ def ratio(row: dict, interp: str) -> float | None:
     return t / base
 
 
+def share(row: dict) -> float | None:
+    """time(Ember) / time(Ember with the JIT off), or None when either is missing."""
+    off = steady_time(row, SHARE_OVER)
+    t = steady_time(row, SHARE_OF)
+    if off is None or t is None:
+        return None
+    return t / off
+
+
 def geomean(xs: list[float]) -> float | None:
     xs = [x for x in xs if x is not None and x > 0]
     if not xs:
@@ -53,6 +73,69 @@ def geomean_ratios(rows: list[dict], interps: list[str]) -> tuple[dict[str, floa
     """interp -> geometric mean of its ratios over the common rows; and how many rows."""
     common = common_rows(rows, interps)
     return {i: geomean([ratio(r, i) for r in common]) for i in interps}, len(common)
+
+
+def geomean_share(rows: list[dict], interps: list[str]) -> float | None:
+    """Geometric mean of the JIT's own share over the same rows as `geomean_ratios`."""
+    return geomean([share(r) for r in common_rows(rows, interps)])
+
+
+def above_one(x: float) -> bool:
+    """Whether a ratio shows above 1.00x (`fmt_ratio`): the verdict's test."""
+    return float(f"{x:.2f}") > 1.0
+
+
+def verdict(rows: list[dict], interps: list[str]) -> dict:
+    """The "no slowdown" bar over every row: which benchmarks Ember runs in more than 1.00x
+    CPython's time (`over_cpython`), more than 1.00x its time with the JIT off
+    (`over_jit_off`), which have no verdict (`unmeasured`: a time is missing), and whether
+    the bar is `met` (nothing over, nothing unmeasured, both criteria checked)."""
+    checks = [i for i in (BASELINE, SHARE_OVER) if i in interps]
+    out = {"checked": checks, "over_cpython": [], "over_jit_off": [], "unmeasured": [],
+           "met": False}
+    if SHARE_OF not in interps or BASELINE not in interps:
+        out["checked"] = []
+        return out
+    for row in rows:
+        name = row["benchmark"]
+        vs_cpython = ratio(row, SHARE_OF)
+        vs_off = share(row) if SHARE_OVER in interps else 1.0
+        if vs_cpython is None or vs_off is None:
+            out["unmeasured"].append(name)
+            continue
+        if above_one(vs_cpython):
+            out["over_cpython"].append((name, vs_cpython))
+        if above_one(vs_off):
+            out["over_jit_off"].append((name, vs_off))
+    out["met"] = (len(checks) == 2 and not out["over_cpython"] and not out["over_jit_off"]
+                  and not out["unmeasured"])
+    return out
+
+
+def verdict_text(v: dict) -> str:
+    """One markdown line (a paragraph) for a `verdict`."""
+    if not v["checked"]:
+        return "**Verdict: none** (Ember or CPython was not run)."
+    if v["met"]:
+        return ("**Verdict: no slowdown.** On every benchmark Ember takes at most 1.00x"
+                " CPython's time and at most 1.00x its own time with the JIT off.")
+
+    def listed(items):
+        return ", ".join(f"{name} {fmt_ratio(x)}" for name, x in items)
+
+    slow = bool(v["over_cpython"] or v["over_jit_off"])
+    parts = ["**Verdict: slower than allowed.**" if slow else "**Verdict: not established.**"]
+    parts.append("Ember above 1.00x CPython: "
+                 + (listed(v["over_cpython"]) or "none") + ".")
+    if SHARE_OVER in v["checked"]:
+        parts.append("Ember above 1.00x Ember with the JIT off: "
+                     + (listed(v["over_jit_off"]) or "none") + ".")
+    else:
+        parts.append("Ember with the JIT off was not run: that half of the bar is"
+                     " unchecked.")
+    if v["unmeasured"]:
+        parts.append("No time to judge: " + ", ".join(v["unmeasured"]) + ".")
+    return " ".join(parts)
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -97,36 +180,47 @@ def render_markdown(meta: dict, rows: list[dict]) -> str:
     for name, info in meta["interpreters"].items():
         s = info.get("settings") or {}
         if info.get("available", True):
+            pyperf = f"pyperf {info['pyperf']}" if info.get("pyperf") else "pyperf"
+            worker = (f"; workers `{info['worker']}` (the same command)"
+                      if info.get("worker") else "")
             lines.append(
                 f"- {info.get('label', name)}: `{' '.join(info.get('cmd', []))}` "
-                f"({info.get('version', '?')}); pyperf {s.get('processes')} processes x "
-                f"{s.get('values')} values after {s.get('warmups')} warm-up values"
-                + (f" ({info['note']})" if info.get("note") else ""))
+                f"({info.get('version', '?')}){worker}; {pyperf} {s.get('processes')}"
+                f" processes x {s.get('values')} values after {s.get('warmups')} warm-up"
+                " values" + (f" ({info['note']})" if info.get("note") else ""))
         else:
             lines.append(f"- {info.get('label', name)}: not run: {info.get('note', '')}")
     if meta.get("noise_note"):
         lines += ["", f"> {meta['noise_note']}"]
+    lines += ["", verdict_text(verdict(rows, interps))]
     gm, n = geomean_ratios(rows, interps)
+    with_share = SHARE_OF in interps and SHARE_OVER in interps
     lines += [
         "",
         "## Steady state",
         "",
         "Mean time per iteration after warm-up (pyperf values). Ratio = time / CPython time:"
-        " below 1.00x is faster than CPython.",
+        " below 1.00x is faster than CPython."
+        + (f" {SHARE_LABEL} = {labels.get(SHARE_OF)} time / {labels.get(SHARE_OVER)} time,"
+           " the same interpreter without the JIT: below 1.00x the JIT makes it faster, above"
+           " 1.00x slower." if with_share else ""),
         "",
-        "| benchmark | " + " | ".join(
-            [labels.get(BASELINE, BASELINE)]
-            + [f"{labels.get(i, i)} | {labels.get(i, i)} ratio" for i in others]) + " |",
-        "|---|" + "---:|" * (1 + 2 * len(others)),
     ]
+    head, gcells = [labels.get(BASELINE, BASELINE)], [""]
+    for i in others:
+        head += [labels.get(i, i), f"{labels.get(i, i)} ratio"]
+        gcells += ["", f"**{fmt_ratio(gm.get(i))}**"]
+        if i == SHARE_OVER and with_share:
+            head.append(SHARE_LABEL)
+            gcells.append(f"**{fmt_ratio(geomean_share(rows, interps))}**")
+    lines += ["| benchmark | " + " | ".join(head) + " |", "|---|" + "---:|" * len(head)]
     for row in rows:
         cells = [_cell_status(row, BASELINE)]
         for i in others:
             cells += [_cell_status(row, i), fmt_ratio(ratio(row, i))]
+            if i == SHARE_OVER and with_share:
+                cells.append(fmt_ratio(share(row)))
         lines.append(f"| {row['benchmark']} | " + " | ".join(cells) + " |")
-    gcells = [""]
-    for i in others:
-        gcells += ["", f"**{fmt_ratio(gm.get(i))}**"]
     lines.append(f"| **geometric mean** ({n} benchmarks that ran everywhere) | "
                  + " | ".join(gcells) + " |")
 
@@ -219,7 +313,7 @@ def render_chart(meta: dict, rows: list[dict], path) -> bool:
     names.append(f"geomean ({n})")
     fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(names) + 2), 5.5))
     width = 0.8 / max(1, len(others))
-    colors = {"ember": "#d9480f", "pypy": "#1c7ed6"}
+    colors = {"ember": "#d9480f", "ember-off": "#ffa94d", "pypy": "#1c7ed6"}
     for k, interp in enumerate(others):
         ys = []
         for row in rows:

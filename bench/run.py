@@ -1,4 +1,5 @@
-"""Run pyperformance's benchmarks under CPython 3.12, Ember and PyPy, side by side.
+"""Run pyperformance's benchmarks under CPython 3.12, Ember, Ember with the JIT off and PyPy,
+side by side.
 
     .venv/bin/python bench/run.py                    # the whole set (make bench)
     .venv/bin/python bench/run.py --quick            # same set, few values (make bench-quick)
@@ -45,6 +46,20 @@ def settings_dict(s: suite.Settings) -> dict:
             "probe_seconds": s.probe_seconds}
 
 
+def steady_argv(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: Path,
+                p: suite.Plan, out_json: Path) -> list[str]:
+    """pyperf's manager for one script under one interpreter, with the plan's settings; its
+    workers are started by `interp.worker` where `sys.executable` would lose options."""
+    argv = [*interp.cmd, str(script), *bench.args,
+            "--processes", str(p.processes), "--values", str(p.values),
+            "--warmups", str(p.warmups), "-o", str(out_json)]
+    if p.loops:
+        argv += ["--loops", str(p.loops)]
+    if interp.worker:
+        argv += ["--python", interp.worker]
+    return argv
+
+
 def run_script(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: Path,
                mode: str, rundir: Path, timeout: float) -> dict[str, dict]:
     """Steady run plus probes of one script under one interpreter -> sub-benchmark -> data."""
@@ -52,11 +67,7 @@ def run_script(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: P
     log = rundir / f"{bench.name}.{interp.name}.log"
     steady_json = rundir / f"{bench.name}.{interp.name}.json"
     steady_json.unlink(missing_ok=True)
-    argv = [*interp.cmd, str(script), *bench.args,
-            "--processes", str(p.processes), "--values", str(p.values),
-            "--warmups", str(p.warmups), "-o", str(steady_json)]
-    if p.loops:
-        argv += ["--loops", str(p.loops)]
+    argv = steady_argv(bench, interp, script, p, steady_json)
     rc, _, secs = measure.run_with_rusage(argv, log, timeout, cwd=script.parent)
     if rc != 0 or not steady_json.exists():
         return {bench.name: {"status": "failed", "note": _failure_note(log, rc)}}
@@ -76,7 +87,8 @@ def run_script(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: P
 def probe(bench: suite.Benchmark, interp: interp_mod.Interpreter, script: Path, index: int,
           name: str, steady_mean: float, probe_seconds: float, rundir: Path,
           timeout: float) -> dict:
-    """First-iteration time, peak RSS and (Ember) JIT stats from one fresh process."""
+    """First-iteration time, peak RSS and (Ember) JIT stats from one fresh process, started
+    with the interpreter's own command (`-X jit=off` included for ember-off)."""
     log = rundir / f"{name}.{interp.name}.probe.log"
     stats = rundir / f"{name}.{interp.name}.jit-stats.json"
     stats.unlink(missing_ok=True)
@@ -135,9 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--bench", help="comma-separated benchmarks (default: all); "
                     "`scimark` selects the five scimark ones")
     ap.add_argument("--quick", action="store_true",
-                    help="few processes and values: about 10 minutes for the whole set")
+                    help="few processes and values: about 11 minutes for the whole set")
     ap.add_argument("--interpreters", default=",".join(interp_mod.ORDER),
-                    help="comma-separated subset of cpython,ember,pypy")
+                    help="comma-separated subset of " + ",".join(interp_mod.ORDER))
     ap.add_argument("--install-pypy", action="store_true",
                     help="apt-get install pypy3 pypy3-venv first if PyPy is missing")
     ap.add_argument("--output", help="results path prefix (default bench/results/<mode>)")
@@ -197,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         "pyperf": interp_mod.pyperf_version(),
         "interpreters": {
             n: {"label": i.label, "cmd": i.cmd, "version": i.version, "available":
-                i.available, "note": i.note,
+                i.available, "note": i.note, "worker": i.worker, "pyperf": i.pyperf,
                 "settings": settings_dict(suite.SETTINGS[mode][n]) if i.available else None}
             for n, i in interps.items()},
         "interpreters_run": run_names,
@@ -223,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             status = ", ".join(
                 f"{sub}: {report.fmt_time(d.get('mean')) if d['status'] == 'ok' else 'FAILED'}"
                 for sub, d in per_interp[name].items())
-            interp_mod.log(f"[{n}/{len(benches)}] {bench.name:<24} {interps[name].label:<12} "
+            interp_mod.log(f"[{n}/{len(benches)}] {bench.name:<24} {interps[name].label:<14} "
                            f"{status} ({time.monotonic() - start:.0f} s)")
         rows.extend(merge_rows(bench, per_interp, interps))
         meta.update(finished=n, wall_seconds=time.monotonic() - t0, load_end=load_average())
@@ -237,10 +249,14 @@ def main(argv: list[str] | None = None) -> int:
         stamp = meta["date"][:16].replace(":", "").replace("T", "-")
         shutil.copy(prefix.with_suffix(".json"), hist / f"{stamp}-{meta['commit']}.json")
     gm, common = report.geomean_ratios(rows, run_names)
-    interp_mod.log("geometric mean of time ratios to CPython over "
-                   f"{common} benchmarks: " + ", ".join(
-                       f"{interps[i].label} {report.fmt_ratio(g)}" for i, g in gm.items()
-                       if i != "cpython"))
+    summary = [f"{interps[i].label} {report.fmt_ratio(g)}" for i, g in gm.items()
+               if i != "cpython"]
+    if report.SHARE_OF in run_names and report.SHARE_OVER in run_names:
+        own = report.geomean_share(rows, run_names)
+        summary.append(f"{report.SHARE_LABEL} {report.fmt_ratio(own)}")
+    interp_mod.log(f"geometric mean of time ratios to CPython over {common} benchmarks: "
+                   + ", ".join(summary))
+    interp_mod.log(report.verdict_text(report.verdict(rows, run_names)).replace("**", ""))
     interp_mod.log(f"wrote {prefix.with_suffix('.md')}, .json, .png")
     return 0
 

@@ -16,6 +16,10 @@ BENCH_DIR = Path(__file__).resolve().parent
 # pyperformance release whose benchmark scripts we run: pinned, so that numbers from
 # different days compare the same code.
 PYPERFORMANCE_VERSION = "1.14.0"
+# pyperf for PyPy's venv: Debian's PyPy is Python 3.9, and pyperf 2.11 needs 3.11, so
+# PyPy cannot take the main venv's pyperf. 2.10.0 is the last release for 3.9; its
+# workers write the same JSON the other columns' pyperf reads.
+PYPY_PYPERF_VERSION = "2.10.0"
 # Third-party modules the chosen scripts import, installed into every interpreter's venv.
 BENCH_DEPS = ("pyaes==1.6.1",)
 
@@ -87,7 +91,8 @@ class Settings:
 
 
 # mode -> interpreter -> settings. Ember gets CPython's settings plus warm-up values, so that a
-# tiered JIT has reached its steady state when values are taken; PyPy fewer processes (its
+# tiered JIT has reached its steady state when values are taken; Ember with the JIT off
+# gets Ember's own, so that the two differ only in the JIT; PyPy fewer processes (its
 # values vary less between processes) but many more warm-up values.
 SETTINGS = {
     "full": {
@@ -101,6 +106,8 @@ SETTINGS = {
         "pypy": Settings(processes=1, values=3, warmups=4, probe_seconds=0.6),
     },
 }
+for _mode in SETTINGS.values():
+    _mode["ember-off"] = _mode["ember"]
 
 
 def select(spec: str | None) -> list[Benchmark]:

@@ -1,20 +1,25 @@
-"""bench/: result parsing, ratios and geometric mean, tables, settings. Runs no benchmark."""
+"""bench/: result parsing, ratios and geometric mean, tables, verdict, settings, and how each
+interpreter's pyperf workers are started. Runs no benchmark."""
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib
+import pyperf
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import measure, report, suite  # noqa: E402
-from bench.run import merge_rows  # noqa: E402
+from bench import interpreters, measure, report, suite  # noqa: E402
+from bench.run import merge_rows, steady_argv  # noqa: E402
 
 
 def pyperf_json(tmp_path: Path, benches: dict[str, list[list[float]]], loops: int = 4) -> Path:
@@ -53,7 +58,6 @@ def test_parse_pyperf_suite_single_benchmark_name_in_common_metadata(tmp_path):
 
 
 def test_parse_real_pyperf_file(tmp_path):
-    pyperf = pytest.importorskip("pyperf")
     run = pyperf.Run([0.1, 0.3], warmups=[(1, 1.0)], metadata={"name": "x", "loops": 1},
                      collect_metadata=False)
     path = tmp_path / "real.json"
@@ -181,11 +185,158 @@ def test_markdown_has_rows_geomean_and_notes():
     assert "- b / EMBER: boom" in md
 
 
+ALL = interpreters.ORDER
+
+
+def test_markdown_with_the_jit_off_column_and_the_jits_own_share():
+    rows = [row("a", cpython=2.0, ember=1.0, pypy=0.5, **{"ember-off": 1.6}),
+            row("b", cpython=1.0, ember=1.0, pypy=0.5, **{"ember-off": 0.8})]
+    m = meta(ALL)
+    m["interpreters"]["ember-off"].update(label="Ember, JIT off", worker="/w/python",
+                                          pyperf="2.11.0")
+    md = report.render_markdown(m, rows)
+    head = ("| benchmark | CPYTHON | EMBER | EMBER ratio | Ember, JIT off | Ember, JIT off ratio"
+            " | JIT's own share | PYPY | PYPY ratio |")
+    assert head in md
+    assert "|---|" + "---:|" * 8 in md
+    assert "| a | 2 sec | 1 sec | 0.50x | 1.6 sec | 0.80x | 0.62x | 500 ms | 0.25x |" in md
+    assert "| b | 1 sec | 1 sec | 1.00x | 800 ms | 0.80x | 1.25x | 500 ms | 0.50x |" in md
+    share = math.sqrt(1.0 / 1.6 * 1.0 / 0.8)
+    assert (f"(2 benchmarks that ran everywhere) |  |  | **{math.sqrt(0.5):.2f}x** |  | "
+            f"**{math.sqrt(0.8 * 0.8):.2f}x** | **{share:.2f}x** |  | **0.35x** |") in md
+    assert "workers `/w/python` (the same command); pyperf 2.11.0" in md
+    # The verdict comes before the tables, and names b: slower than with the JIT off.
+    verdict = next(ln for ln in md.splitlines() if ln.startswith("**Verdict"))
+    assert md.index(verdict) < md.index("## Steady state")
+    assert "Ember above 1.00x CPython: none." in verdict
+    assert "Ember above 1.00x Ember with the JIT off: b 1.25x." in verdict
+    # The warm-up and memory tables have the column too.
+    assert "Ember, JIT off first | Ember, JIT off first / steady" in md
+    assert "| CPYTHON | EMBER | Ember, JIT off | PYPY |" in md
+
+
+def test_verdict_met_only_when_both_criteria_hold_everywhere():
+    ok = [row("a", cpython=2.0, ember=1.0, **{"ember-off": 1.0}),
+          row("b", cpython=1.0, ember=1.004, **{"ember-off": 1.004})]
+    v = report.verdict(ok, ["cpython", "ember", "ember-off"])
+    assert v["met"] and not v["over_cpython"] and not v["over_jit_off"]
+    assert report.verdict_text(v).startswith("**Verdict: no slowdown.**")
+
+
+def test_verdict_lists_each_criterion_as_the_table_rounds_it():
+    rows = [row("slow", cpython=1.0, ember=1.006, **{"ember-off": 2.0}),
+            row("jit_hurts", cpython=2.0, ember=1.0, **{"ember-off": 0.9}),
+            row("edge", cpython=1.0, ember=1.0049, **{"ember-off": 1.0049}),
+            row("failed", cpython=1.0, ember=None, **{"ember-off": 1.0})]
+    v = report.verdict(rows, ["cpython", "ember", "ember-off"])
+    assert not v["met"]
+    assert [n for n, _ in v["over_cpython"]] == ["slow"]
+    assert [n for n, _ in v["over_jit_off"]] == ["jit_hurts"]
+    assert v["unmeasured"] == ["failed"]
+    text = report.verdict_text(v)
+    assert text.startswith("**Verdict: slower than allowed.**")
+    assert "CPython: slow 1.01x." in text and "JIT off: jit_hurts 1.11x." in text
+    assert "No time to judge: failed." in text
+
+
+def test_verdict_without_the_jit_off_column_is_not_met():
+    rows = [row("a", cpython=2.0, ember=1.0)]
+    v = report.verdict(rows, ["cpython", "ember"])
+    assert not v["met"] and v["checked"] == ["cpython"]
+    text = report.verdict_text(v)
+    assert text.startswith("**Verdict: not established.**") and "unchecked" in text
+    assert report.verdict_text(report.verdict(rows, ["cpython"])).startswith(
+        "**Verdict: none**")
+
+
+def test_jit_off_column_runs_with_embers_settings():
+    for mode in ("full", "quick"):
+        assert suite.SETTINGS[mode]["ember-off"] == suite.SETTINGS[mode]["ember"]
+    mdp = suite.BY_NAME["mdp"]
+    assert suite.plan(mdp, "ember-off", "full") == suite.plan(mdp, "ember", "full")
+    assert list(ALL) == ["cpython", "ember", "ember-off", "pypy"]
+
+
+def test_steady_argv_gives_pyperf_the_worker_executable(tmp_path):
+    nbody = suite.BY_NAME["nbody"]
+    p = suite.plan(nbody, "ember", "quick")
+    plain = interpreters.Interpreter("ember", ["/e/ember"])
+    off = interpreters.Interpreter("ember-off", ["/e/ember", "-X", "jit=off"],
+                                   worker="/w/python")
+    argv = steady_argv(nbody, plain, Path("s.py"), p, Path("o.json"))
+    assert argv[:2] == ["/e/ember", "s.py"] and "--python" not in argv
+    argv = steady_argv(nbody, off, Path("s.py"), p, Path("o.json"))
+    assert argv[:4] == ["/e/ember", "-X", "jit=off", "s.py"]
+    assert argv[argv.index("--python") + 1] == "/w/python"
+
+
+def test_worker_executable_runs_the_command_with_its_arguments(tmp_path):
+    path = tmp_path / "w" / "python"
+    got = interpreters.worker_executable([sys.executable, "-X", "utf8"], path)
+    assert got == str(path) and os.access(path, os.X_OK)
+    out = subprocess.run([got, "-c", "import sys; print(sys.flags.utf8_mode, sys.argv[1:])",
+                          "a b"], capture_output=True, text=True, check=True).stdout
+    assert out == "1 ['a b']\n"
+
+
+# Run by pyperf's workers: records the JIT state each worker ran in, in its metadata.
+JIT_STATE_SCRIPT = """\
+import sys
+import pyperf
+
+m = sys.monitoring
+if __name__ == "__main__":
+    runner = pyperf.Runner()
+    runner.metadata["jit_state_worker"] = str("--worker" in sys.argv)
+    runner.metadata["jit_state_xoptions"] = repr(sys._xoptions)
+    runner.metadata["jit_state_tool"] = repr(m.get_tool(m.OPTIMIZER_ID))
+    runner.bench_func("jit_state", lambda: None)
+"""
+
+
+def test_pyperf_workers_run_with_the_jit_off_only_in_the_jit_off_column(tmp_path):
+    """The real thing: pyperf's manager under each Ember column, as the harness starts it,
+    and what its workers report. pyperf passes neither `-X` options nor EMBER_* variables to
+    its workers, so without the worker executable they would run with the JIT on."""
+    script = tmp_path / "jit_state.py"
+    script.write_text(JIT_STATE_SCRIPT)
+    got = {}
+    for name, interp in interpreters.setup(["ember", "ember-off"]).items():
+        assert interp.available, interp.note
+        out = tmp_path / f"{name}.json"
+        p = suite.Plan(processes=2, values=1, warmups=0, loops=1, probe_seconds=0.1)
+        argv = steady_argv(suite.BY_NAME["nbody"], interp, script, p, out)
+        subprocess.run(argv, check=True, capture_output=True, timeout=300)
+        data = json.loads(out.read_text())
+        runs = data["benchmarks"][0]["runs"]
+        states = set()
+        for run in runs:
+            md = {**data.get("metadata", {}), **data["benchmarks"][0].get("metadata", {}),
+                  **run.get("metadata", {})}
+            states.add((md["jit_state_worker"], md["jit_state_xoptions"], md["jit_state_tool"]))
+        assert len(runs) == 2
+        got[name] = states
+    assert got["ember"] == {("True", "{}", "'ember'")}
+    assert got["ember-off"] == {("True", "{'jit': 'off'}", "None")}
+
+
+def test_cold_stdlib_starts_its_processes_with_the_workers_x_options():
+    cold = ROOT / "bench" / "cold"
+    code = (f"import sys; sys.path.insert(0, {str(cold)!r}); import run_benchmark; "
+            "print(run_benchmark.XOPTIONS)")
+    ember = str(ROOT / "ember")
+    for extra, want in (([], "[]"), (["-X", "jit=off"], "['-Xjit=off']"),
+                        (["-X", "jit=off", "-X", "dev"], "['-Xjit=off', '-Xdev']")):
+        out = subprocess.run([ember, *extra, "-c", code], capture_output=True, text=True,
+                             check=True).stdout
+        assert out.strip() == want
+
+
 def test_chart_is_written(tmp_path):
-    pytest.importorskip("matplotlib")
-    rows = [row("a", cpython=2.0, ember=1.0, pypy=0.5)]
+    assert matplotlib.__version__  # a dev dependency: the chart is part of every run
+    rows = [row("a", cpython=2.0, ember=1.0, pypy=0.5, **{"ember-off": 1.5})]
     path = tmp_path / "c.png"
-    assert report.render_chart(meta(), rows, path)
+    assert report.render_chart(meta(ALL), rows, path)
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 
