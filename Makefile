@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 READY := .venv/.ember-ready
 
-.PHONY: test lint test-all irstats bench bench-quick compat compat-quick fuzz clean
+.PHONY: test lint test-all irstats bench bench-quick compat compat-quick fuzz stress clean
 
 $(READY): pyproject.toml
 	./ember -c ""
@@ -38,6 +38,11 @@ compat-quick: $(READY)
 ## divergence saved and reduced under fuzz/findings/<time>/ (see fuzz/README.md)
 fuzz: $(READY)
 	$(PY) -m fuzz.run $(or $(FUZZ_ARGS),--minutes 30)
+
+## make stress [STRESS_REPEAT=20]: the slow stress tests (tests/stress: threads, signals,
+## fork, recursion, MemoryError, leaks), each program run STRESS_REPEAT times (default 5)
+stress: $(READY)
+	EMBER_STRESS=1 STRESS_REPEAT=$(or $(STRESS_REPEAT),5) $(PY) -m pytest -q -m stress tests/stress
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,27 @@
+"""No leak from the scenarios' cores run in loops (programs/leaks.py), and objects freed
+when CPython frees them, not later (freed_at_once.py)."""
+
+import pytest
+
+from tests.stress.support import DEFAULTS, EAGER, assert_same, assert_same_repeatedly
+
+MODES = pytest.mark.parametrize("mode", [EAGER, DEFAULTS], ids=["eager", "defaults"])
+CORES = {"work", "worker", "depth", "allocate"}
+
+
+def test_no_leak_in_the_scenarios_cores():
+    # At the defaults: under -X jit-threshold=0 (make stress) every forked child starts a
+    # compile server of its own for the interpreter's after-fork hooks, which is slow.
+    assert_same("leaks.py", ember_args=DEFAULTS, compiled=CORES)
+
+
+@MODES
+def test_objects_are_freed_at_once(mode):
+    assert_same("freed_at_once.py", ember_args=mode)
+
+
+@pytest.mark.stress
+@MODES
+def test_no_leak_over_many_rounds(mode, repeat):
+    assert_same_repeatedly("leaks.py", "200", repeat=repeat, ember_args=mode,
+                           compiled=CORES)

@@ -1,0 +1,42 @@
+"""Signals arriving while compiled code runs (programs/signals.py), and the two ways
+Ember loses a handler's exception today (signal_in_try.py, signal_during_compile.py)."""
+
+import pytest
+
+from tests.stress.support import DEFAULTS, EAGER, assert_same, assert_same_repeatedly
+
+MODES = pytest.mark.parametrize("mode", [EAGER, DEFAULTS], ids=["eager", "defaults"])
+COMPILED = {"spin_until", "spin_for", "sleeper", "waiter"}
+
+
+def test_signals_reach_compiled_loops_and_blocking_calls():
+    # Without the signals from another process: under -X jit-threshold=0 the subprocess
+    # module's functions would be compiled too, which takes long with a cold code cache.
+    assert_same("signals.py", "1", "local", ember_args=EAGER, compiled=COMPILED)
+
+
+def test_signals_from_threads_and_processes_at_the_defaults():
+    assert_same("signals.py", ember_args=DEFAULTS, compiled=COMPILED)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a handler's exception raised at a compiled loop's back-edge ignores the function's "
+    "own try: its except does not catch it, its finally does not run, and with more "
+    "compiled try statements around the loop goes on forever"))
+def test_handler_exception_meets_the_loops_own_try():
+    assert_same("signal_in_try.py", compiled={"with_finally", "with_except", "with_both"})
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a handler's exception raised while the thread waits for a compile (driver._hot_now, "
+    "remote.compile_now) is caught as an internal error: the function is refused and "
+    "the exception lost"))
+def test_handler_exception_during_a_compile_is_not_lost():
+    assert_same("signal_during_compile.py")
+
+
+@pytest.mark.stress
+@MODES
+def test_signals_many_rounds(mode, repeat):
+    assert_same_repeatedly("signals.py", "10", repeat=repeat, ember_args=mode,
+                           compiled=COMPILED)
