@@ -110,11 +110,15 @@ class BodyGen:
             return rng.choice(((f"(-{t})", tk), (f"(+{t})", tk), (f"(~{self._int(d)})", "int"),
                                (f"(not {t})", "int"), (f"abs({t})", tk)))
         if k < 0.64:
-            op = rng.choice(("<", "<=", ">", ">=", "==", "!="))
+            op = rng.choice(("<", "<=", ">", ">=", "==", "!=", "<", "==", "is", "is not"))
             if rng.random() < 0.25:
+                op = "<" if op.startswith("is") else op
                 op2 = rng.choice(("<", "<=", "==", "!="))
                 return f"({e()[0]} {op} {e()[0]} {op2} {e()[0]})", "int"
-            return f"({e()[0]} {op} {e()[0]})", "int"
+            lhs, r = e()[0], e()[0]
+            if op.startswith("is") and (lhs[0] in "-.0123456789" or r[0] in "-.0123456789"):
+                op = "=="  # `is` with a literal is a SyntaxWarning
+            return f"({lhs} {op} {r})", "int"
         if k < 0.70:
             (lhs, lk), (r, rk) = e(), e()
             return f"({lhs} {rng.choice(('and', 'or'))} {r})", "int" if lk == rk == "int" else "num"
@@ -193,7 +197,7 @@ class BodyGen:
             if self.loop_left >= 2:
                 choices += [("for", 4), ("while", 2)]
         choices += [("raise", 2), ("return", 1), ("assert", 1), ("del", 0.5),
-                    ("closure", 1), ("walrus_if", 1)]
+                    ("closure", 1), ("walrus_if", 1), ("exc_state", 2)]
         if self.loop_vars:
             choices += [("break", 2), ("continue", 2)]
         kind = rng.choices([c for c, _ in choices], [w for _, w in choices])[0]
@@ -204,6 +208,11 @@ class BodyGen:
 
     def s_mark(self, depth):
         return [self.mark()]
+
+    def s_exc_state(self, depth):
+        # The exception being handled, as CPython keeps it per frame and per handler:
+        # inside except and finally blocks, after them, and in nested handlers.
+        return ["t.append(type(sys.exception()).__name__)"]
 
     def s_if(self, depth):
         out = [f"if {self.cond()}:", *ind([self.mark()] + self.block(depth + 1))]

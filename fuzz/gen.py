@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from fuzz import units_containers as containers
 from fuzz import units_core as core
 from fuzz import units_dynamic as dynamic
+from fuzz import units_frames as frames
 from fuzz import units_funcs as funcs
 from fuzz import units_objects as objects
+from fuzz import units_order
 from fuzz.prelude import EPILOGUE, PRELUDE, TOUCH
 from fuzz.unit import Unit, indent
 
@@ -40,6 +42,7 @@ KINDS = [
     (dynamic.rebinding, 6), (dynamic.release, 6), (dynamic.refcounts, 4),
     (containers.sequences, 4), (containers.iteration_mutation, 2),
     (containers.mappings, 3), (containers.strings, 3),
+    (frames.tracebacks, 4), (frames.tracing, 3), (units_order.order, 5),
 ]
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -42,10 +43,12 @@ class Checker:
     the stats files."""
 
     def __init__(self, work: Path, timeout: float = 300.0, cache: Path | None = None):
-        self.work = work
+        # Absolute: python3.12 makes the script's path absolute in co_filename, and the
+        # stats are matched on it.
+        self.work = work.resolve()
         self.work.mkdir(parents=True, exist_ok=True)
-        self.program = work / "prog.py"
-        self.cache = cache or work / "cache"
+        self.program = self.work / "prog.py"
+        self.cache = cache or self.work / "cache"
         self.timeout = timeout
 
     def expected(self, source: str) -> ex.Result | None:
@@ -83,12 +86,17 @@ class Run:
         self.records: list[dict] = []
         self.groups: Counter = Counter()
         self.started = time.monotonic()
+        #: Set by Ctrl-C or SIGTERM: the workers finish the program they are on, and the
+        #: report covers what ran.
+        self.stopping = False
 
     def log(self, msg: str) -> None:
         with self.lock:
             print(msg, flush=True)
 
     def time_left(self) -> bool:
+        if self.stopping:
+            return False
         return not self.args.minutes or time.monotonic() - self.started < self.args.minutes * 60
 
     # -- one program ----------------------------------------------------------------
@@ -195,15 +203,27 @@ class Run:
 
     def main(self) -> int:
         seeds, lock = iter(self.seeds()), threading.Lock()
+        signal.signal(signal.SIGTERM, lambda *_: self._stop())
         with ThreadPoolExecutor(self.args.jobs) as pool:
-            for f in [pool.submit(self.worker, k, seeds, lock) for k in range(self.args.jobs)]:
-                f.result()
+            futures = [pool.submit(self.worker, k, seeds, lock) for k in range(self.args.jobs)]
+            for f in futures:
+                while True:
+                    try:
+                        f.result()
+                        break
+                    except KeyboardInterrupt:
+                        self._stop()
         shutil.rmtree(self.out / ".work", ignore_errors=True)
         summary = summarize(self.records, self.args, time.monotonic() - self.started)
         (self.out / "summary.json").write_text(json.dumps(summary, indent=1))
         (self.out / "report.md").write_text(render(summary, self.out))
         print(render(summary, self.out))
         return 1 if summary["divergent_programs"] else 0
+
+
+    def _stop(self) -> None:
+        self.stopping = True
+        self.log("stopping: the workers finish their programs, then the report")
 
 
 def _line(rec: dict) -> str:

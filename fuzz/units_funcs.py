@@ -215,7 +215,7 @@ def recursion(rng: random.Random) -> Unit:
         for v in (2**63, -1, 1.5, True):
             _show('P_all', P_all, v)
     """, warm=WARM)
-    if rng.random() < 0.15:
+    if rng.random() < 0.3:
         code += "\n\n\n" + fill("""
             def P_inf(n):
                 return P_inf(n + 1) + 1
