@@ -108,8 +108,11 @@ def run_cpython(program: Path, timeout: float = 20) -> Result:
 
 def run_ember(program: Path, way: str, cache: Path | None, stats: Path | None,
               timeout: float) -> Result:
+    """`cache` None: Ember's default code cache (the test suite points it at a
+    temporary directory of its own)."""
     args = [str(EMBER), *WAYS[way]]
-    args += ["-X", f"jit-cache={cache}" if cache else "jit-cache=off"]
+    if cache is not None:
+        args += ["-X", f"jit-cache={cache}"]
     if stats:
         args += ["-X", f"jit-stats={stats}"]
     return run([*args, str(program)], timeout)

@@ -42,13 +42,14 @@ class Checker:
     cache keys, which include the file name, match across programs), the code cache and
     the stats files."""
 
-    def __init__(self, work: Path, timeout: float = 300.0, cache: Path | None = None):
+    def __init__(self, work: Path, timeout: float = 300.0, cache: Path | None | bool = True):
         # Absolute: python3.12 makes the script's path absolute in co_filename, and the
         # stats are matched on it.
         self.work = work.resolve()
         self.work.mkdir(parents=True, exist_ok=True)
         self.program = self.work / "prog.py"
-        self.cache = cache or self.work / "cache"
+        # True: a cache of this worker's own; None: Ember's default.
+        self.cache = self.work / "cache" if cache is True else cache
         self.timeout = timeout
 
     def expected(self, source: str) -> ex.Result | None:
