@@ -17,7 +17,8 @@
  *   - at or above `threshold` at a back-edge of code whose calls were seen starting at
  *     most once, while `first_call_waits` is set (a sampler runs): DISABLE that location,
  *     and leave the decision to the code's next call (PY_START), or to the sampler when
- *     it still finds that first call running a while later (`hot_now`). Without
+ *     it still finds that first call running a while later (it marks the code hot, as
+ *     `mark` does, and switches its back-edges on again: _sampler.c). Without
  *     on-stack replacement, code compiled now could only run from its next call anyway,
  *     and a function called once (a program's main loop) is never called again:
  *     compiling it as soon as it got hot would be paid for (the runtime, the compile
@@ -32,13 +33,20 @@
  *     saves (a one-line function called 300,000 times from an interpreted loop: 17.2 ms
  *     compiled, 15.5 ms interpreted). Compiled callers call compiled code directly, so
  *     when compiled code is installed the runtime takes the small codes back
- *     (`small_codes`) and they are counted again, from zero. Counted in `smalls`.
- *   - otherwise, at or above `threshold`: call on_hot(code, frame), where frame is the frame that
- *     fired the event (the callee starting, or the looping frame), but only when this
- *     thread has room for the compiler's own frames (py_headroom Python frames,
- *     c_headroom C recursion units) and no other hook call is running (another thread may
- *     get here while the compiler has released the GIL). Otherwise return None and try
- *     again at the next event of that code.
+ *     (`small_codes`: noted on the code object, _sampler.c, not in a list of weak
+ *     references) and they are counted again, from zero. Counted in `smalls`.
+ *   - otherwise, at or above `threshold`: call on_hot(code, seen), where seen is
+ *     (function, argument types) read from the frame that fired the event (the callee
+ *     starting, or the looping frame), or None if that frame has no function object for
+ *     code; but only when this thread has room for the compiler's own frames
+ *     (py_headroom Python frames, c_headroom C recursion units) and no other hook call is
+ *     running (another thread may get here while the compiler has released the GIL).
+ *     Otherwise return None and try again at the next event of that code. The hook runs
+ *     quietly (_sampler.c: no collection triggered, gc.get_count() as it was), and no
+ *     frame object is made for it: the running frame would keep one until it returns, an
+ *     object the program sees in gc.get_objects(). `seen` and its types are not tracked
+ *     by the collector either, so a runtime that keeps them until a reply comes adds
+ *     nothing there.
  *   - on_hot returns sys.monitoring.DISABLE once it decided (compiled or refused): the
  *     code is marked decided, and every later event of it returns DISABLE. An int
  *     means "its compile is under way elsewhere": the code is marked pending and its
@@ -67,8 +75,9 @@
 #include <structmember.h>
 #include <opcode.h>
 #include "_native.h"
-/* The frame layout, for called_inline: compiled against this interpreter's own headers,
-   so it is the layout of the interpreter that loads this module. */
+/* The frame layout, for called_inline and the hook's frame: compiled against this
+   interpreter's own headers, so it is the layout of the interpreter that loads this
+   module. */
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
@@ -92,6 +101,7 @@
 #define OWN_TOOL 5
 
 static Py_ssize_t extra_index = -1;
+static PyTypeObject *counter_type = NULL;
 
 typedef struct {
     PyObject_HEAD
@@ -103,15 +113,13 @@ typedef struct {
     int py_headroom;
     int c_headroom;
     int busy;
-    /* Set while a sampler looks at the running frames (runtime/sampler.py): only then
-       is a function hot at a back-edge of its first call left to its next call, since
-       only then can the sampler decide it sooner when that first call goes on
-       (`hot_now`); otherwise it is decided at once, as any hot code. */
+    /* Set while a sampler looks at the running frames (_sampler.c): only then is a
+       function hot at a back-edge of its first call left to its next call, since only
+       then can the sampler have it decided sooner when that first call goes on;
+       otherwise it is decided at once, as any hot code. */
     int first_call_waits;
     /* Code objects marked pending (their compile is under way elsewhere). */
     long pending;
-    /* Weak references to the code objects marked small, until `small_codes` takes them. */
-    PyObject *small;
     /* Statistics, for tests, stats and measurements. */
     unsigned long long events;   /* callbacks received */
     unsigned long long hooks;    /* on_hot calls */
@@ -141,30 +149,35 @@ has_headroom(Counter *self)
 }
 
 static PyObject *
-call_hook_kept(Counter *self, PyObject *code, PyObject *frame);
+call_hook_kept(Counter *self, PyObject *code);
 
-/* on_hot(code, frame) and what its answer means for code; frame NULL: the frame running
-   now (the one that fired the event). */
+/* on_hot(code, seen) and what its answer means for code. */
 static PyObject *
-call_hook(Counter *self, PyObject *code, PyObject *frame)
+call_hook(Counter *self, PyObject *code)
 {
     Py_INCREF(self);
-    PyObject *res = call_hook_kept(self, code, frame);
+    PyObject *res = call_hook_kept(self, code);
     Py_DECREF(self);
     return res;
 }
 
 static PyObject *
-call_hook_kept(Counter *self, PyObject *code, PyObject *frame)
+call_hook_kept(Counter *self, PyObject *code)
 {
     if (self->on_hot == NULL) { /* cleared by the GC: no one to ask */
         set_units(code, DECIDED);
         return Py_NewRef(self->disable);
     }
-    if (frame == NULL) {
-        frame = (PyObject *)PyEval_GetFrame(); /* borrowed; NULL if none */
+    EmberQuiet quiet;
+    ember_quiet_begin(&quiet);
+    PyThreadState *tstate = PyThreadState_Get();
+    PyObject *seen = ember_frame_seen(
+        _PyFrame_GetFirstComplete(tstate->cframe->current_frame), code, 1);
+    if (seen == NULL) {
+        PyErr_Clear();
+        seen = Py_NewRef(Py_None);
     }
-    PyObject *args[2] = {code, frame != NULL ? frame : Py_None};
+    PyObject *args[2] = {code, seen};
     /* The hook may unregister this counter (Runtime.stop), dropping CPython's reference
        to it: keep it and the hook alive for the call. */
     PyObject *on_hot = Py_NewRef(self->on_hot);
@@ -173,6 +186,8 @@ call_hook_kept(Counter *self, PyObject *code, PyObject *frame)
     PyObject *res = PyObject_Vectorcall(on_hot, args, 2, NULL);
     self->busy = 0;
     Py_DECREF(on_hot);
+    Py_DECREF(seen);
+    ember_quiet_end(&quiet);
     void *now = NULL;
     if (PyUnstable_Code_GetExtra(code, extra_index, &now) < 0) {
         PyErr_Clear();
@@ -259,17 +274,10 @@ is_small(PyObject *code)
 static PyObject *
 mark_small(Counter *self, PyObject *code)
 {
-    if (self->small == NULL && (self->small = PyList_New(0)) == NULL) {
+    if (ember_note_small(code) < 0 || set_units(code, SMALL) < 0) {
         PyErr_Clear();
         return NULL;
     }
-    PyObject *ref = PyWeakref_NewRef(code, NULL);
-    if (ref == NULL || PyList_Append(self->small, ref) < 0 || set_units(code, SMALL) < 0) {
-        Py_XDECREF(ref);
-        PyErr_Clear();
-        return NULL;
-    }
-    Py_DECREF(ref);
     self->smalls++;
     return Py_NewRef(self->disable);
 }
@@ -348,7 +356,7 @@ Counter_vectorcall(PyObject *op, PyObject *const *args, size_t nargsf, PyObject 
         self->deferred++;
         Py_RETURN_NONE;
     }
-    return call_hook(self, code, NULL);
+    return call_hook(self, code);
 }
 
 static PyObject *
@@ -401,7 +409,6 @@ Counter_traverse(Counter *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->on_hot);
-    Py_VISIT(self->small);
     return 0;
 }
 
@@ -409,7 +416,6 @@ static int
 Counter_clear(Counter *self)
 {
     Py_CLEAR(self->on_hot); /* `disable` stays until dealloc: it is in no cycle */
-    Py_CLEAR(self->small);
     return 0;
 }
 
@@ -478,23 +484,60 @@ Counter_forget(PyObject *op, PyObject *code)
     return settle((Counter *)op, code, "forget", NULL);
 }
 
-static PyObject *
-Counter_mark(PyObject *op, PyObject *code)
+static int
+is_waiting(Counter *self, uintptr_t state)
+{
+    return state != DECIDED && state != PENDING && state != SMALL
+        && (state & STARTS_MASK) != MANY_STARTS && (state & ~STARTS_MASK) >= self->threshold;
+}
+
+int
+ember_counter_mark(PyObject *op, PyObject *code)
 {
     Counter *self = (Counter *)op;
     uintptr_t state;
     if (code_state(code, "mark", &state) < 0) {
-        return NULL;
+        return -1;
     }
     if (state == DECIDED) {
-        Py_RETURN_FALSE;
+        return 0;
     }
     /* As if called many times already: its next event, a back-edge too, calls on_hot. */
     if (PyUnstable_Code_SetExtra(code, extra_index,
                                  (void *)(MANY_STARTS | (uintptr_t)self->threshold)) < 0) {
-        return NULL;
+        return -1;
     }
-    Py_RETURN_TRUE;
+    return 1;
+}
+
+static PyObject *
+Counter_mark(PyObject *op, PyObject *code)
+{
+    int marked = ember_counter_mark(op, code);
+    return marked < 0 ? NULL : PyBool_FromLong(marked);
+}
+
+int
+ember_counter_waiting(PyObject *op, PyObject *code)
+{
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(code, extra_index, &extra) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return is_waiting((Counter *)op, (uintptr_t)extra);
+}
+
+void
+ember_counter_set_waits(PyObject *op, int waits)
+{
+    ((Counter *)op)->first_call_waits = waits;
+}
+
+int
+ember_counter_check(PyObject *op)
+{
+    return counter_type != NULL && Py_IS_TYPE(op, counter_type);
 }
 
 static PyObject *
@@ -506,34 +549,32 @@ Counter_decide(PyObject *op, PyObject *code)
 /* small_codes() -> list: the live code objects marked small since the last call, each
    counted again from zero; the caller switches their events back on. */
 static PyObject *
-Counter_small_codes(PyObject *op, PyObject *Py_UNUSED(ignored))
+Counter_small_codes(PyObject *Py_UNUSED(op), PyObject *Py_UNUSED(ignored))
 {
-    Counter *self = (Counter *)op;
-    PyObject *out = PyList_New(0);
-    PyObject *refs = self->small;
-    self->small = NULL;
-    if (out == NULL || refs == NULL) {
-        Py_XDECREF(refs);
-        return out;
+    PyObject *noted = ember_notes_take_small();
+    PyObject *out = noted != NULL ? PyList_New(0) : NULL;
+    if (out == NULL) {
+        Py_XDECREF(noted);
+        return NULL;
     }
-    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(refs); i++) {
-        PyObject *code = PyWeakref_GetObject(PyList_GET_ITEM(refs, i)); /* borrowed */
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(noted); i++) {
+        PyObject *code = PyList_GET_ITEM(noted, i);
         uintptr_t state;
-        if (code == Py_None || code_state(code, "small_codes", &state) < 0 || state != SMALL) {
+        if (code_state(code, "small_codes", &state) < 0 || state != SMALL) {
             PyErr_Clear();
-            continue; /* gone, or decided meanwhile */
+            continue; /* decided meanwhile */
         }
         /* Counted afresh rather than hot at once: the call that made it small may still be
            running interpreted around the next calls, while the new compiled code will
            make the calls that count from now on. */
         if (PyUnstable_Code_SetExtra(code, extra_index, (void *)MANY_STARTS) < 0
             || PyList_Append(out, code) < 0) {
-            Py_DECREF(refs);
+            Py_DECREF(noted);
             Py_DECREF(out);
             return NULL;
         }
     }
-    Py_DECREF(refs);
+    Py_DECREF(noted);
     return out;
 }
 
@@ -541,50 +582,17 @@ Counter_small_codes(PyObject *op, PyObject *Py_UNUSED(ignored))
 static PyObject *
 Counter_waiting(PyObject *op, PyObject *code)
 {
-    Counter *self = (Counter *)op;
     uintptr_t state;
     if (code_state(code, "waiting", &state) < 0) {
         return NULL;
     }
-    return PyBool_FromLong(state != DECIDED && state != PENDING && state != SMALL
-                           && (state & STARTS_MASK) != MANY_STARTS
-                           && (state & ~STARTS_MASK) >= self->threshold);
-}
-
-/* hot_now(code, frame): decide code now, as its own hot event would (on_hot gets frame,
-   a frame of code on this thread); False when it cannot now (decided or pending already,
-   another hook under way, no headroom). */
-static PyObject *
-Counter_hot_now(PyObject *op, PyObject *const *args, Py_ssize_t nargs)
-{
-    Counter *self = (Counter *)op;
-    uintptr_t state;
-    if (nargs != 2 || !PyFrame_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "hot_now(code, frame)");
-        return NULL;
-    }
-    if (code_state(args[0], "hot_now", &state) < 0) {
-        return NULL;
-    }
-    if (state == DECIDED || state == PENDING || state == SMALL || self->busy
-        || !has_headroom(self)) {
-        Py_RETURN_FALSE;
-    }
-    PyObject *res = call_hook(self, args[0], args[1]);
-    Py_XDECREF(res);
-    if (res == NULL) {
-        return NULL;
-    }
-    Py_RETURN_TRUE;
+    return PyBool_FromLong(is_waiting((Counter *)op, state));
 }
 
 static PyMethodDef Counter_methods[] = {
     {"waiting", (PyCFunction)Counter_waiting, METH_O,
      "waiting(code): code got hot at a back-edge of its first call and waits for its "
-     "next call (or hot_now)."},
-    {"hot_now", (PyCFunction)(void (*)(void))Counter_hot_now, METH_FASTCALL,
-     "hot_now(code, frame) -> bool: call on_hot(code, frame) now and apply its answer, as "
-     "code's own event would; False if it could not now."},
+     "next call (or for the sampler)."},
     {"decide", (PyCFunction)Counter_decide, METH_O,
      "decide(code): the JIT decided about code (elsewhere than in its own hook): its "
      "next event returns DISABLE without calling on_hot."},
@@ -620,7 +628,8 @@ static PyMemberDef Counter_members[] = {
 
 static PyType_Slot Counter_slots[] = {
     {Py_tp_doc, "Counter(on_hot, *, threshold, call_weight, py_headroom, c_headroom): "
-                "a sys.monitoring callback for PY_START and JUMP that counts hotness."},
+                "a sys.monitoring callback for PY_START and JUMP that counts hotness; "
+                "on_hot(code, seen) is called once code is hot."},
     {Py_tp_new, Counter_new},
     {Py_tp_dealloc, Counter_dealloc},
     {Py_tp_traverse, Counter_traverse},
@@ -650,5 +659,9 @@ ember_counter_type(void)
             return NULL;
         }
     }
-    return PyType_FromSpec(&Counter_spec);
+    PyObject *type = PyType_FromSpec(&Counter_spec);
+    if (type != NULL && counter_type == NULL) {
+        counter_type = (PyTypeObject *)Py_NewRef(type);
+    }
+    return type;
 }

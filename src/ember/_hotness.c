@@ -1,42 +1,43 @@
-/* ember._hotness: the module of Ember's C. The counter is its `Counter` (_counter.c);
- * here are the module's own functions (reading a frame's function and argument types,
- * the addresses of the C that compiled code calls, preloading a library) and its init,
- * which adds the functions of the other files (_start.c, _replies.c, _loader.c, ...).
+/* ember._hotness: the module of Ember's C. The counter is its `Counter` (_counter.c), the
+ * sampler its `Sampler` (_sampler.c); here are the module's own functions (reading a
+ * frame's function and argument types, keeping profiles on code objects, the addresses of
+ * the C that compiled code calls, preloading a library) and its init, which adds the
+ * functions of the other files (_start.c, _replies.c, _loader.c, ...).
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <dlfcn.h>
 #include "_native.h"
-/* The frame layout, for frame_function: compiled against this interpreter's own headers,
-   so it is the layout of the interpreter that loads this module. */
+/* The frame layout, for ember_frame_seen: compiled against this interpreter's own
+   headers, so it is the layout of the interpreter that loads this module. */
 #define Py_BUILD_CORE 1
 #include "internal/pycore_frame.h"
 #undef Py_BUILD_CORE
 
 /* Bumped whenever the Python side must change with this module or the counter
    (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 12
+#define EMBER_HOTNESS_VERSION 13
 
-/* frame_function(frame) -> (function, argument types) or None: the function object
-   running `frame` and the type of each of its parameters' slots (None if unbound), read
-   from the _PyInterpreterFrame without taking a reference to anything else and without
-   ctypes, so the hook on the program's thread costs microseconds. */
-static PyObject *
-frame_function(PyObject *Py_UNUSED(module), PyObject *frame)
+/* (function, argument types) of the _PyInterpreterFrame `frame` running `code`: the
+   function object and the type of each of its parameters' slots (None if unbound), read
+   without taking a reference to anything else and without ctypes, so the hook on the
+   program's thread costs microseconds; None if the frame has no function object for
+   `code`. With `untracked`, neither tuple is tracked by the collector (the hook's: the
+   runtime may keep them until a compile's reply comes, which must not change what
+   gc.get_objects() finds then; they hold only a function and types, which other
+   references keep alive). */
+PyObject *
+ember_frame_seen(void *frame, PyObject *code, int untracked)
 {
-    if (!PyFrame_Check(frame)) {
-        PyErr_SetString(PyExc_TypeError, "frame_function() expects a frame");
-        return NULL;
-    }
-    _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
-    PyObject *func = f != NULL ? f->f_funcobj : NULL;
-    if (func == NULL || !PyFunction_Check(func)
-            || ((PyFunctionObject *)func)->func_code != (PyObject *)f->f_code) {
+    _PyInterpreterFrame *f = frame;
+    PyObject *func = f != NULL && f->owner != FRAME_OWNED_BY_CSTACK ? f->f_funcobj : NULL;
+    if (func == NULL || (PyObject *)f->f_code != code || !PyFunction_Check(func)
+            || ((PyFunctionObject *)func)->func_code != code) {
         Py_RETURN_NONE;
     }
-    PyCodeObject *code = f->f_code;
-    Py_ssize_t n = code->co_argcount + code->co_kwonlyargcount;
+    PyCodeObject *co = f->f_code;
+    Py_ssize_t n = co->co_argcount + co->co_kwonlyargcount;
     PyObject *types = PyTuple_New(n);
     if (types == NULL) {
         return NULL;
@@ -47,8 +48,99 @@ frame_function(PyObject *Py_UNUSED(module), PyObject *frame)
                          Py_NewRef(value != NULL ? (PyObject *)Py_TYPE(value) : Py_None));
     }
     PyObject *res = PyTuple_Pack(2, func, types);
+    if (res != NULL && untracked) {
+        PyObject_GC_UnTrack(types);
+        PyObject_GC_UnTrack(res);
+    }
     Py_DECREF(types);
     return res;
+}
+
+/* frame_function(frame) -> (function, argument types) or None, for a frame object. */
+static PyObject *
+frame_function(PyObject *Py_UNUSED(module), PyObject *frame)
+{
+    if (!PyFrame_Check(frame)) {
+        PyErr_SetString(PyExc_TypeError, "frame_function() expects a frame");
+        return NULL;
+    }
+    _PyInterpreterFrame *f = ((PyFrameObject *)frame)->f_frame;
+    return f != NULL ? ember_frame_seen(f, (PyObject *)f->f_code, 0) : Py_NewRef(Py_None);
+}
+
+/* Profiles (runtime/profile.py) are kept on their code object, in a co_extra slot of their
+   own holding a bytes object, which CPython drops with the code object: no weak reference,
+   no table keyed by id(), and nothing the collector tracks (a profile is recorded on the
+   program's thread when a function gets hot). */
+static Py_ssize_t profile_index = -1;
+
+/* CPython calls it for every code object that dies, with NULL where none was kept. */
+static void
+drop_profile(void *blob)
+{
+    Py_XDECREF((PyObject *)blob);
+}
+
+/* profile_put(code, blob): keep `blob` (bytes) as code's profile. */
+static PyObject *
+profile_put(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyCode_Check(args[0]) || !PyBytes_CheckExact(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "profile_put(code, bytes)");
+        return NULL;
+    }
+    if (PyUnstable_Code_SetExtra(args[0], profile_index, Py_NewRef(args[1])) < 0) {
+        Py_DECREF(args[1]);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* profile_get(code) -> bytes or None. */
+static PyObject *
+profile_get(PyObject *Py_UNUSED(module), PyObject *code)
+{
+    void *blob = NULL;
+    if (!PyCode_Check(code)) {
+        PyErr_SetString(PyExc_TypeError, "profile_get(code)");
+        return NULL;
+    }
+    if (PyUnstable_Code_GetExtra(code, profile_index, &blob) < 0) {
+        return NULL;
+    }
+    return Py_NewRef(blob != NULL ? (PyObject *)blob : Py_None);
+}
+
+/* untrack(record) -> record: the record (a tuple), and the tuples and weak references
+   (without a callback) in it, recursively, no longer tracked by the cycle collector. For
+   what the runtime keeps from a hook until a compile's reply: made at one of the program's
+   events, freed when the reply is installed, at an arbitrary point of the program, where
+   gc.get_objects() would find them gone. They are in no cycle (a tuple of a code object,
+   a weak reference, ints, and types that other references keep alive), and these types
+   untrack themselves with PyObject_GC_UnTrack when freed, which allows it. */
+static void
+untrack_record(PyObject *op, int depth)
+{
+    if (PyTuple_CheckExact(op)) {
+        if (depth > 8) {
+            return;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(op); i++) {
+            untrack_record(PyTuple_GET_ITEM(op, i), depth + 1);
+        }
+        PyObject_GC_UnTrack(op);
+    }
+    else if (PyWeakref_CheckRefExact(op)
+             && ((PyWeakReference *)op)->wr_callback == NULL) {
+        PyObject_GC_UnTrack(op);
+    }
+}
+
+static PyObject *
+untrack(PyObject *Py_UNUSED(module), PyObject *record)
+{
+    untrack_record(record, 0);
+    return Py_NewRef(record);
 }
 
 static PyObject *
@@ -156,7 +248,11 @@ static PyMethodDef module_methods[] = {
      "boot() -> bool: count with a Counter at defaults.py's settings, the warm-up timer "
      "armed, if no Ember switch is set (see _start.c)."},
     {"boot_state", ember_boot_state, METH_NOARGS,
-     "boot_state() -> (counter, started_ns, timer_armed) after boot() did, else None."},
+     "boot_state() -> (counter, started_ns, phase) after boot() did, else None; phase is "
+     "'warm-up', 'sampling', 'counting' or 'adopted'."},
+    {"boot_adopt", ember_boot_adopt, METH_NOARGS,
+     "boot_adopt() -> (counter, started_ns, warming_up, sampler or None): the runtime "
+     "takes the C start's state over (once; None after that, or without a C start)."},
     {"replies_watch", (PyCFunction)(void (*)(void))ember_replies_watch, METH_FASTCALL,
      "replies_watch(fd, wake_ns, callback): call callback() on the main thread when fd is "
      "readable, and once at wake_ns (time.monotonic_ns(); 0: never)."},
@@ -199,6 +295,12 @@ static PyMethodDef module_methods[] = {
      "attr_cache_layout() -> the AttrCache struct's size, offsets and kinds."},
     {"frame_function", frame_function, METH_O,
      "frame_function(frame) -> (function, argument types) or None."},
+    {"untrack", untrack, METH_O,
+     "untrack(record) -> record: the tuple and the tuples and weak references in it, "
+     "no longer tracked by the cycle collector."},
+    {"profile_put", (PyCFunction)(void (*)(void))profile_put, METH_FASTCALL,
+     "profile_put(code, blob): keep blob (bytes) as code's profile, while code lives."},
+    {"profile_get", profile_get, METH_O, "profile_get(code) -> the bytes kept, or None."},
     {"preload", preload, METH_O,
      "preload(path): dlopen a shared library with the GIL released (it stays loaded)."},
     {"recursion_remaining", recursion_remaining, METH_NOARGS,
@@ -255,7 +357,21 @@ PyInit__hotness(void)
         Py_DECREF(m);
         return NULL;
     }
+    type = ember_sampler_type();
+    if (type == NULL || PyModule_AddObject(m, "Sampler", type) < 0) {
+        Py_XDECREF(type);
+        Py_DECREF(m);
+        return NULL;
+    }
+    if (profile_index < 0
+        && (profile_index = PyUnstable_Eval_RequestCodeExtraIndex(drop_profile)) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no co_extra index left");
+        Py_DECREF(m);
+        return NULL;
+    }
     if (PyModule_AddIntConstant(m, "VERSION", EMBER_HOTNESS_VERSION) < 0
+        || PyModule_AddIntConstant(m, "SAMPLE_MS", EMBER_SAMPLE_MS) < 0
+        || PyModule_AddIntConstant(m, "SAMPLE_DEPTH", EMBER_SAMPLE_DEPTH) < 0
         || add_address(m, "PY_VECTORCALL", (void *)_PyFunction_Vectorcall) < 0
         || PyModule_AddIntConstant(m, "EVENT_DESTROY", PyFunction_EVENT_DESTROY) < 0
         || PyModule_AddIntConstant(m, "EVENT_MODIFY_CODE", PyFunction_EVENT_MODIFY_CODE) < 0

@@ -5,8 +5,35 @@
 
 #include <Python.h>
 
-/* _counter.c: the Counter type (ember._hotness.Counter). */
+/* _counter.c: the Counter type (ember._hotness.Counter), and what the sampler asks of a
+   Counter: is it one, does code wait for its next call, make code hot now (1; 0 if
+   decided already, -1 with an error), let first calls wait. */
 PyObject *ember_counter_type(void);
+int ember_counter_check(PyObject *counter);
+int ember_counter_waiting(PyObject *counter, PyObject *code);
+int ember_counter_mark(PyObject *counter, PyObject *code);
+void ember_counter_set_waits(PyObject *counter, int waits);
+
+/* _sampler.c: the Sampler type, a Sampler for `counter` (NULL: none) and its watch, the
+   notes on code objects (small ones, for the counter), and Ember's Python run quietly:
+   no collection triggered, the youngest generation's count put back. */
+PyObject *ember_sampler_type(void);
+PyObject *ember_sampler_new(PyObject *counter);
+int ember_sampler_watch(PyObject *sampler, int fd, long long wake_ns, PyObject *tick);
+int ember_note_small(PyObject *code);
+PyObject *ember_notes_take_small(void);
+typedef struct {
+    int count;
+    Py_ssize_t collections;
+    int enabled;
+} EmberQuiet;
+void ember_quiet_begin(EmberQuiet *quiet);
+void ember_quiet_end(EmberQuiet *quiet);
+PyObject *ember_quietly(PyObject *callable, PyObject *const *args, size_t nargsf);
+
+/* _hotness.c: (function, argument types) of a _PyInterpreterFrame running `code`, or None
+   (the two tuples untracked by the collector with `untracked`). */
+PyObject *ember_frame_seen(void *frame, PyObject *code, int untracked);
 
 /* _caches.c: the attribute caches' slow paths. */
 PyObject *ember_load_attr(void *cache, PyObject *obj, PyObject *name);
@@ -57,5 +84,6 @@ PyObject *ember_watch_events_lost(PyObject *module, PyObject *ignored);
 /* _start.c: the fast path of the process's start. */
 PyObject *ember_boot(PyObject *module, PyObject *ignored);
 PyObject *ember_boot_state(PyObject *module, PyObject *ignored);
+PyObject *ember_boot_adopt(PyObject *module, PyObject *ignored);
 
 #endif

@@ -7,9 +7,13 @@
  * and `_boot` found on sys.path and loaded. The launcher's venv loads this extension by
  * its absolute path from `ember-jit.pth` and calls boot(), so a short program pays for
  * the dlopen and a few calls, and `ember._boot` is imported only when it is needed: when
- * the warm-up ends, when a function gets hot, at a fork, or when the library interface
- * asks for the runtime. Everything after that is `_boot.py`'s, which takes this state
- * over (`boot_state()`) when it is imported.
+ * a function gets hot, or when the library interface asks for the runtime. Until then
+ * everything is here, in C: the end of the warm-up starts the sampler (_sampler.c), which
+ * the native thread of _replies.c then runs every few milliseconds, and the fork hooks
+ * stop and restart that thread. So no Python code of Ember's runs, and no object the
+ * cycle collector tracks is made, at the arbitrary points where the timer and the
+ * sampler come (a program sees those in gc.get_objects()). The runtime takes this state
+ * over (`boot_adopt()`) when it is made.
  *
  * The settings are defaults.py's, given by hatch_build.py as -D flags (the launcher
  * rebuilds when defaults.py changes), so there is one place that says what they are.
@@ -30,11 +34,17 @@
 extern char **environ;
 
 /* Set once boot() succeeded: the counter it registered, when the process started
-   (CLOCK_MONOTONIC: the clock of time.perf_counter and time.monotonic on Linux), and
-   whether the warm-up timer was armed. */
+   (CLOCK_MONOTONIC: the clock of time.perf_counter and time.monotonic on Linux), and where
+   the start is: counting every function (no timer), waiting for the end of the warm-up,
+   sampling, or handed to the runtime (boot_adopt). */
 static PyObject *booted_counter = NULL;
 static long long started_ns = 0;
-static int timer_armed = 0;
+enum phase { COUNTING, WARMING_UP, SAMPLING, ADOPTED };
+static enum phase phase = COUNTING;
+static const char *phase_names[] = {"counting", "warm-up", "sampling", "adopted"};
+/* The sampler, from the end of the warm-up; the timer's callback, which makes it. */
+static PyObject *booted_sampler = NULL;
+static PyObject *warmed_up_hook = NULL;
 
 /* A hook boot() registers, `self` being its name in `ember._boot`: `_boot.<name>(*args)`,
    importing `ember._boot` first if no one has yet, so that `_boot.py` decides
@@ -72,12 +82,20 @@ hook(const char *name)
     return fn;
 }
 
-/* At exit: `_boot._at_exit()` if `ember._boot` was imported; before that, a timer
-   thread that still sleeps is left to the process's end, as `_at_exit` does (importing
-   `_boot` only to say so would cost every short program). */
+/* At exit: the timer's or the sampler's thread, when it only sleeps, is left to the
+   process's end (waking and joining it would cost every short program); then
+   `_boot._at_exit()` if `ember._boot` was imported (the runtime's exit). */
 static PyObject *
 at_exit(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
+    if (phase == WARMING_UP || phase == SAMPLING) {
+        phase = COUNTING;
+        PyObject *res = ember_replies_leave(module, NULL);
+        Py_XDECREF(res);
+        if (res == NULL) {
+            return NULL;
+        }
+    }
     PyObject *name = PyUnicode_FromString("ember._boot");
     PyObject *boot = name != NULL ? PyImport_GetModule(name) : NULL;
     Py_XDECREF(name);
@@ -88,14 +106,6 @@ at_exit(PyObject *module, PyObject *Py_UNUSED(ignored))
     }
     if (PyErr_Occurred()) {
         return NULL;
-    }
-    if (timer_armed) {
-        timer_armed = 0;
-        PyObject *res = ember_replies_leave(module, NULL);
-        Py_XDECREF(res);
-        if (res == NULL) {
-            return NULL;
-        }
     }
     Py_RETURN_NONE;
 }
@@ -153,6 +163,147 @@ call_method(PyObject *obj, const char *name, const char *format, ...)
     return res != NULL ? 0 : -1;
 }
 
+static long events_on = 0; /* PY_START | JUMP */
+
+/* Every function counted, with global events: where no thread can sample. */
+static void
+count_all(void)
+{
+    PyObject *monitoring = PySys_GetObject("monitoring"); /* borrowed */
+    if (monitoring == NULL
+        || call_method(monitoring, "set_events", "(il)", EMBER_MONITORING_TOOL, events_on) < 0) {
+        PyErr_Clear();
+    }
+    phase = COUNTING;
+}
+
+/* The timer's callback (on the main thread, or on the timer's own with the GIL): the
+   warm-up is over, sample from now on. */
+static PyObject *
+warmed_up(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    if (phase != WARMING_UP) {
+        Py_RETURN_TRUE; /* handed to the runtime meanwhile */
+    }
+    PyObject *sampler = ember_sampler_new(booted_counter);
+    if (sampler != NULL) {
+        booted_sampler = sampler;
+        phase = SAMPLING;
+        if (ember_sampler_watch(sampler, -1, 0, NULL) == 0) {
+            Py_RETURN_TRUE;
+        }
+        ember_counter_set_waits(booted_counter, 0); /* no sampler to decide first calls */
+    }
+    PyErr_Clear();
+    count_all();
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef warmed_up_def = {"ember_warmed_up", warmed_up, METH_NOARGS,
+                                    "The end of Ember's warm-up: the sampler starts."};
+
+/* Have the thread wait for the end of the warm-up, or sample; -1 (error set) if no thread
+   can. */
+static int
+watch(PyObject *module)
+{
+    if (phase == SAMPLING) {
+        return ember_sampler_watch(booted_sampler, -1, 0, NULL);
+    }
+    if (phase != WARMING_UP) {
+        return 0;
+    }
+    PyObject *deadline = PyLong_FromLongLong(started_ns + (long long)EMBER_WARMUP_MS * 1000000);
+    PyObject *fd = PyLong_FromLong(-1);
+    PyObject *res = NULL;
+    if (deadline != NULL && fd != NULL) {
+        PyObject *args[3] = {fd, deadline, warmed_up_hook};
+        res = ember_replies_watch(module, args, 3);
+    }
+    Py_XDECREF(deadline);
+    Py_XDECREF(fd);
+    Py_XDECREF(res);
+    return res != NULL ? 0 : -1;
+}
+
+/* The timer's thread must not exist at a fork (3.12 warns about forking a process with
+   threads): stopped before, started again after, in the parent and in the child (where
+   the parent's thread is not). Once the runtime has taken over, its own hooks do it. */
+static PyObject *
+before_fork(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    if (phase == WARMING_UP || phase == SAMPLING) {
+        return ember_replies_stop(NULL, NULL);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+after_fork(PyObject *module, int child)
+{
+    if (phase != WARMING_UP && phase != SAMPLING) {
+        Py_RETURN_NONE;
+    }
+    if (child) {
+        PyObject *res = ember_replies_forget(module, NULL);
+        Py_XDECREF(res);
+    }
+    if (watch(module) < 0) {
+        PyErr_Clear();
+        if (phase == WARMING_UP) {
+            phase = COUNTING;
+        }
+        ember_counter_set_waits(booted_counter, 0);
+        count_all();
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+after_fork_in_parent(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return after_fork(module, 0);
+}
+
+static PyObject *
+after_fork_in_child(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    return after_fork(module, 1);
+}
+
+static PyMethodDef fork_defs[3] = {
+    {"ember_before_fork", before_fork, METH_NOARGS, NULL},
+    {"ember_after_fork_in_parent", after_fork_in_parent, METH_NOARGS, NULL},
+    {"ember_after_fork_in_child", after_fork_in_child, METH_NOARGS, NULL},
+};
+
+static int
+register_fork_hooks(PyObject *module)
+{
+    PyObject *posix = PyImport_ImportModule("posix");
+    PyObject *register_at_fork =
+        posix != NULL ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
+    Py_XDECREF(posix);
+    PyObject *hooks[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3 && register_at_fork != NULL; i++) {
+        hooks[i] = PyCFunction_New(&fork_defs[i], module);
+    }
+    PyObject *kw = (register_at_fork != NULL && hooks[0] && hooks[1] && hooks[2])
+        ? Py_BuildValue("{s:O,s:O,s:O}", "before", hooks[0], "after_in_parent", hooks[1],
+                        "after_in_child", hooks[2])
+        : NULL;
+    PyObject *empty = kw != NULL ? PyTuple_New(0) : NULL;
+    PyObject *r = empty != NULL ? PyObject_Call(register_at_fork, empty, kw) : NULL;
+    Py_XDECREF(r);
+    Py_XDECREF(empty);
+    Py_XDECREF(kw);
+    Py_XDECREF(register_at_fork);
+    for (int i = 0; i < 3; i++) {
+        Py_XDECREF(hooks[i]);
+    }
+    return r != NULL ? 0 : -1;
+}
+
 /* The Counter, registered for PY_START and JUMP under Ember's tool id; NULL with no error
    set when the tool id is taken (someone else is the optimizer: stay plain CPython). */
 static PyObject *
@@ -202,57 +353,26 @@ register_counter(PyObject *module, PyObject *monitoring)
         Py_DECREF(counter);
         return NULL;
     }
+    events_on = py_start | jump;
     /* Not counting yet: the sampler switches events on after the warm-up. Without a
        timer, everything is counted from the start. */
-    PyObject *hooks[3] = {NULL, NULL, NULL};
-    PyObject *warmed_up = hook("_warmed_up");
-    PyObject *deadline = PyLong_FromLongLong(started_ns + (long long)EMBER_WARMUP_MS * 1000000);
-    PyObject *watch_args[3] = {NULL, deadline, warmed_up};
-    watch_args[0] = PyLong_FromLong(-1);
-    PyObject *res = NULL;
-    if (warmed_up != NULL && deadline != NULL && watch_args[0] != NULL) {
-        res = ember_replies_watch(module, watch_args, 3);
-    }
-    Py_XDECREF(watch_args[0]);
-    Py_XDECREF(deadline);
-    Py_XDECREF(warmed_up);
-    if (res != NULL) {
-        Py_DECREF(res);
-        timer_armed = 1;
-        /* The timer's thread must not exist at a fork (3.12 warns about forking a
-           process with threads): `_boot.py`'s fork hooks stop and restart it. */
-        PyObject *posix = PyImport_ImportModule("posix");
-        PyObject *register_at_fork =
-            posix != NULL ? PyObject_GetAttrString(posix, "register_at_fork") : NULL;
-        Py_XDECREF(posix);
-        hooks[0] = hook("_before_fork");
-        hooks[1] = hook("_after_fork_in_parent");
-        hooks[2] = hook("_after_fork_in_child");
-        PyObject *kw = (register_at_fork != NULL && hooks[0] && hooks[1] && hooks[2])
-            ? Py_BuildValue("{s:O,s:O,s:O}", "before", hooks[0], "after_in_parent",
-                            hooks[1], "after_in_child", hooks[2])
-            : NULL;
-        PyObject *empty = kw != NULL ? PyTuple_New(0) : NULL;
-        PyObject *r = empty != NULL ? PyObject_Call(register_at_fork, empty, kw) : NULL;
-        Py_XDECREF(r);
-        Py_XDECREF(empty);
-        Py_XDECREF(kw);
-        Py_XDECREF(register_at_fork);
-        for (int i = 0; i < 3; i++) {
-            Py_XDECREF(hooks[i]);
-        }
-        if (r == NULL) {
+    booted_counter = counter; /* (for the timer's callback; cleared again on failure) */
+    warmed_up_hook = PyCFunction_New(&warmed_up_def, module);
+    phase = WARMING_UP;
+    if (warmed_up_hook != NULL && watch(module) == 0) {
+        if (register_fork_hooks(module) < 0) {
+            booted_counter = NULL;
             Py_DECREF(counter);
             return NULL;
         }
+        return counter;
     }
-    else {
-        PyErr_Clear();
-        if (call_method(monitoring, "set_events", "(il)", EMBER_MONITORING_TOOL,
-                        py_start | jump) < 0) {
-            Py_DECREF(counter);
-            return NULL;
-        }
+    PyErr_Clear();
+    phase = COUNTING;
+    booted_counter = NULL;
+    if (call_method(monitoring, "set_events", "(il)", EMBER_MONITORING_TOOL, events_on) < 0) {
+        Py_DECREF(counter);
+        return NULL;
     }
     return counter;
 }
@@ -294,6 +414,13 @@ ember_boot(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_XDECREF(atexit);
     if (failed) {
         PyErr_Clear();
+        if (phase == WARMING_UP) {
+            PyObject *res = ember_replies_stop(module, NULL);
+            Py_XDECREF(res);
+            PyErr_Clear();
+        }
+        phase = COUNTING;
+        booted_counter = NULL;
         Py_DECREF(counter);
         Py_RETURN_FALSE;
     }
@@ -301,13 +428,35 @@ ember_boot(PyObject *module, PyObject *Py_UNUSED(ignored))
     Py_RETURN_TRUE;
 }
 
-/* boot_state() -> (counter, started_ns, timer_armed) after boot() set up the fast path,
-   else None; for `_boot.py`, which takes over from here. */
+/* boot_state() -> (counter, started_ns, phase) after boot() set up the fast path, else
+   None. */
 PyObject *
 ember_boot_state(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     if (booted_counter == NULL) {
         Py_RETURN_NONE;
     }
-    return Py_BuildValue("(OLi)", booted_counter, started_ns, timer_armed);
+    return Py_BuildValue("(OLs)", booted_counter, started_ns, phase_names[phase]);
+}
+
+/* boot_adopt() -> (counter, started_ns, warming_up, sampler or None), once: the runtime
+   takes over. A warm-up timer is stopped (the runtime waits for the end of the warm-up
+   itself); a sampler goes on sampling until the runtime watches with it. */
+PyObject *
+ember_boot_adopt(PyObject *module, PyObject *Py_UNUSED(ignored))
+{
+    if (booted_counter == NULL || phase == ADOPTED) {
+        Py_RETURN_NONE;
+    }
+    int warming_up = phase == WARMING_UP;
+    if (warming_up) {
+        PyObject *res = ember_replies_stop(module, NULL);
+        if (res == NULL) {
+            return NULL;
+        }
+        Py_DECREF(res);
+    }
+    phase = ADOPTED;
+    return Py_BuildValue("(OLOO)", booted_counter, started_ns, warming_up ? Py_True : Py_False,
+                         booted_sampler != NULL ? booted_sampler : Py_None);
 }

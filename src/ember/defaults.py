@@ -50,6 +50,12 @@ BACK_EDGES_PER_CALL = 1
 #: and a call of 10**7 back-edges (~1 s) still ends long after its compile.
 FIRST_CALL_WAIT_MS = 100
 
+#: Milliseconds between two samples of the running frames (runtime/sampler.py, which says
+#: what a sample does and costs).
+SAMPLE_MS = 4
+#: How many innermost frames of each thread a sample looks at.
+SAMPLE_DEPTH = 4
+
 DUMP_KINDS = ("ir", "llvm", "asm", "profile")
 
 #: The counter hook's answer for code whose compile is under way or waits for the end of
@@ -58,7 +64,7 @@ HOOK_PENDING = 1
 #: The `sys.monitoring` tool Ember counts with.
 MONITORING_TOOL = 5  # sys.monitoring.OPTIMIZER_ID
 #: The `ember._hotness` this Ember was written for (its VERSION constant).
-HOTNESS_VERSION = 12
+HOTNESS_VERSION = 13
 #: Recursion headroom the hook needs: Python frames and C recursion units (the compiler's
 #: deepest stack, measured below the hook, is 78 Python frames and 73 C units for the first
 #: compile, 26 and 30 later; see runtime/driver.py).

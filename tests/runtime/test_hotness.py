@@ -6,6 +6,7 @@ End-to-end tests run programs under `./ember` and python3.12 with the differenti
 harness.
 """
 
+import gc
 import json
 import sys
 import textwrap
@@ -26,7 +27,8 @@ W = 4  # call weight in these tests: a call is worth W back-edges
 
 @pytest.fixture
 def counting():
-    """make(on_hot, threshold_calls, **kw) -> a Counter registered for PY_START and JUMP."""
+    """make(on_hot, threshold_calls, **kw) -> a Counter registered for PY_START and JUMP.
+    on_hot(code, seen) is called on top of the hot frame: sys._getframe(1) is that frame."""
     require_free_monitoring_tool()
     registered = []
 
@@ -53,9 +55,11 @@ def counting():
 def test_calls_counted_then_hook_on_top_of_the_callee_then_disabled(counting):
     seen = []
 
-    def on_hot(code, frame):
-        # Called from C: the frame right below the hook is the callee's, not a callback's.
-        seen.append((code, frame, sys._getframe(1) is frame, frame.f_back.f_code.co_name))
+    def on_hot(code, got):
+        # Called from C: the frame right below the hook is the callee's, not a callback's;
+        # `got` is its function and the types of its arguments.
+        below = sys._getframe(1)
+        seen.append((code, got, below.f_code, below.f_back.f_code.co_name))
         return mon.DISABLE
 
     counter = counting(on_hot, 3)
@@ -67,8 +71,9 @@ def test_calls_counted_then_hook_on_top_of_the_callee_then_disabled(counting):
     hot(1)
     assert counter.count(hot.__code__) == 2 * W and seen == []
     hot(2)
-    assert [(c, f.f_code, below, caller) for c, f, below, caller in seen] == [
-        (hot.__code__, hot.__code__, True, "test_calls_counted_then_hook_on_top_of_the_callee_then_disabled")
+    assert seen == [
+        (hot.__code__, (hot, (int,)), hot.__code__,
+         "test_calls_counted_then_hook_on_top_of_the_callee_then_disabled")
     ]
     assert counter.count(hot.__code__) == -1  # decided
     events = counter.events
@@ -80,7 +85,7 @@ def test_calls_counted_then_hook_on_top_of_the_callee_then_disabled(counting):
 
 def test_back_edges_count_with_their_weight(counting):
     hooks = []
-    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
+    counter = counting(lambda code, seen: hooks.append(dict(sys._getframe(1).f_locals)) or mon.DISABLE, 10)
 
     def loops(n):
         total = 0
@@ -107,7 +112,7 @@ def test_hot_in_its_first_call_waits_for_the_next_call_while_sampled(counting):
     call is left to its next call: without on-stack replacement the running call could
     not use the code, and a function called once (a main loop) is never called again."""
     hooks = []
-    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
+    counter = counting(lambda code, seen: hooks.append(dict(sys._getframe(1).f_locals)) or mon.DISABLE, 10)
     counter.first_call_waits = 1
     loops = types.FunctionType(_loops.__code__.replace(), globals())
 
@@ -137,7 +142,7 @@ def test_small_function_called_inline_is_left_to_the_interpreter_while_sampled(c
     not decided (compiled code would make each such call a C call): it is marked small,
     its events are DISABLEd, and small_codes() hands it back, counted from zero."""
     hooks = []
-    counter = counting(lambda code, frame: hooks.append(code.co_name) or mon.DISABLE, 10)
+    counter = counting(lambda code, seen: hooks.append(code.co_name) or mon.DISABLE, 10)
     counter.first_call_waits = 1
     small = types.FunctionType(_small.__code__.replace(), globals())
     calls = types.FunctionType(_calls_small.__code__.replace(), {"_small": small})
@@ -164,7 +169,7 @@ def test_small_function_called_inline_is_left_to_the_interpreter_while_sampled(c
 
 def test_small_functions_are_decided_as_usual_without_a_sampler(counting):
     hooks = []
-    counter = counting(lambda code, frame: hooks.append(code.co_name) or mon.DISABLE, 10)
+    counter = counting(lambda code, seen: hooks.append(code.co_name) or mon.DISABLE, 10)
     small = types.FunctionType(_small.__code__.replace(), globals())
     calls = types.FunctionType(_calls_small.__code__.replace(), {"_small": small})
     calls(50)
@@ -173,37 +178,53 @@ def test_small_functions_are_decided_as_usual_without_a_sampler(counting):
 
 def test_hot_in_its_first_call_is_decided_at_once_without_a_sampler(counting):
     hooks = []
-    counter = counting(lambda code, frame: hooks.append(dict(frame.f_locals)) or mon.DISABLE, 10)
+    counter = counting(lambda code, seen: hooks.append(dict(sys._getframe(1).f_locals)) or mon.DISABLE, 10)
     loops = types.FunctionType(_loops.__code__.replace(), globals())
     loops(1000)
     assert counter.at_next_call == 0 and len(hooks) == 1 and hooks[0]["n"] == 1000
 
 
-def test_hot_now_decides_a_waiting_function_with_the_frame_given(counting):
-    seen = []
+def test_the_hook_runs_quietly_and_keeps_nothing_the_collector_sees(counting):
+    """The hook gets no frame object (the running frame would keep one until it returns)
+    but `seen`, which the collector does not track (the runtime may keep it until a
+    compile's reply); and it runs with automatic collection off and the youngest
+    generation's count put back: the program's gc.get_count() reads the same across it,
+    and what the hook allocates triggers no collection."""
+    kept = []
+    frames = []
+    collections = []
 
-    def on_hot(code, frame):
-        seen.append((code, frame))
-        return 7  # pending: its compile is under way elsewhere
+    def on_gc(phase, info):
+        collections.append(phase)
 
-    counter = counting(on_hot, 10)
-    counter.first_call_waits = 1
-    loops = types.FunctionType(_loops.__code__.replace(), globals())
-    loops(1000)
-    code = loops.__code__
-    assert counter.waiting(code) and seen == []
-    frame = sys._getframe()
-    assert counter.hot_now(code, frame) is True
-    assert seen == [(code, frame)] and counter.pending == 1 and not counter.waiting(code)
-    assert counter.hot_now(code, frame) is False  # pending already: not asked again
-    counter.decide(code)
-    assert counter.pending == 0 and counter.hot_now(code, frame) is False
-    with pytest.raises(TypeError):
-        counter.hot_now(code, None)
+    def on_hot(code, seen):
+        kept.append(seen)
+        frames.extend(o for o in gc.get_objects()
+                      if isinstance(o, types.FrameType) and o.f_code is code)
+        junk = [[i] for i in range(5000)]  # more than a collection's threshold
+        del junk
+        return mon.DISABLE
+
+    counting(on_hot, 2)
+
+    def hot(a, b=None, *, c=None):
+        return a
+
+    gc.callbacks.append(on_gc)
+    try:
+        before = gc.get_count()
+        hot(1)
+        hot(1.5, c="x")
+        after = gc.get_count()
+    finally:
+        gc.callbacks.remove(on_gc)
+    assert kept == [(hot, (float, type(None), str))] and frames == []
+    assert not gc.is_tracked(kept[0]) and not gc.is_tracked(kept[0][1])
+    assert collections == [] and 0 <= after[0] - before[0] <= 1  # (`before`, a tuple)
 
 
 def test_forward_jumps_and_non_function_code_are_disabled_at_once(counting):
-    counter = counting(lambda code, frame: mon.DISABLE, 1000)
+    counter = counting(lambda code, seen: mon.DISABLE, 1000)
     module_code = compile("for i in range(50):\n    pass\nclass C:\n    x = 1\n", "<m>", "exec")
     exec(module_code, {})
     events = counter.events
@@ -226,7 +247,7 @@ def test_forward_jumps_and_non_function_code_are_disabled_at_once(counting):
 
 
 def test_hook_raising_never_reaches_the_program(counting):
-    def on_hot(code, frame):
+    def on_hot(code, seen):
         raise ValueError("from the hook")
 
     counter = counting(on_hot, 2)
@@ -244,7 +265,7 @@ def test_keyboard_interrupt_in_the_hook_reaches_the_program_later(counting):
     def victim():
         return "fine"
 
-    def on_hot(code, frame):
+    def on_hot(code, seen):
         if code is victim.__code__ and not raised:
             raised.append(code)
             raise KeyboardInterrupt  # as if Ctrl-C came while compiling victim
@@ -264,7 +285,7 @@ def test_hook_waits_for_recursion_headroom(counting):
 
     depths = []
 
-    def on_hot(code, frame):
+    def on_hot(code, seen):
         if code is rec.__code__:
             depths.append(recursion_remaining()[0])
         return mon.DISABLE
@@ -383,7 +404,7 @@ def test_function_called_once_that_loops_is_native_at_its_next_call(tmp_path):
 
 
 def test_restart_events_brings_no_second_decision(counting):
-    counter = counting(lambda code, frame: mon.DISABLE, 1)
+    counter = counting(lambda code, seen: mon.DISABLE, 1)
 
     def once():
         return 1
@@ -409,7 +430,7 @@ def test_one_hook_at_a_time_across_threads(counting):
     def second():
         return 2
 
-    def on_hot(code, frame):
+    def on_hot(code, seen):
         if code is first.__code__:
             in_hook.set()
             second_tried.wait(10)  # releases the GIL, as the compiler does inside LLVM
@@ -437,7 +458,7 @@ def test_one_hook_at_a_time_across_threads(counting):
 
 def test_hook_may_unregister_the_counter_it_runs_under():
     require_free_monitoring_tool()
-    def on_hot(code, frame):
+    def on_hot(code, seen):
         # What Runtime.stop does: after this CPython holds no reference to the counter.
         mon.set_events(TOOL, 0)
         mon.register_callback(TOOL, mon.events.PY_START, None)
@@ -462,7 +483,7 @@ def test_hook_may_unregister_the_counter_it_runs_under():
 def test_mark_makes_code_hot_at_its_next_event(counting):
     calls = []
 
-    def on_hot(code, frame):
+    def on_hot(code, seen):
         calls.append(code.co_name)
         return mon.DISABLE
 

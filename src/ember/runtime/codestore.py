@@ -38,6 +38,16 @@ def _digest(payload: bytes) -> bytes:
 
 _CODE = type((lambda: None).__code__)  # types.CodeType, without importing `types`
 
+try:
+    # co_varnames, co_freevars and co_cellvars are made at their first use and cached on
+    # the code object: tuples of str, which the collector tracks until its next pass.
+    # Keys are computed on the program's thread when a function gets hot; untracked (as
+    # that pass would leave them), they are not objects it finds new in gc.get_objects().
+    from ember._hotness import untrack as _untrack
+except ImportError:  # no C extension: no JIT on the program's thread either
+    def _untrack(names):
+        return names
+
 MAGIC = b"EMBERC02"
 _HEADER = len(MAGIC) + 8 + 32
 
@@ -57,8 +67,9 @@ def _feed(h, obj) -> None:
         for field in ("co_code", "co_linetable", "co_exceptiontable"):
             data = getattr(obj, field)
             h.update(len(data).to_bytes(8, "little") + data)
-        for field in ("co_names", "co_varnames", "co_freevars", "co_cellvars"):
-            _feed(h, getattr(obj, field))
+        _feed(h, obj.co_names)
+        for field in ("co_varnames", "co_freevars", "co_cellvars"):
+            _feed(h, _untrack(getattr(obj, field)))
         for field in ("co_filename", "co_name", "co_qualname"):
             _feed(h, getattr(obj, field))
         _feed(h, obj.co_consts)

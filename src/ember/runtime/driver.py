@@ -5,12 +5,26 @@ callback of tool `OPTIMIZER_ID` for PY_START and JUMP. It keeps one integer per 
 in a co_extra slot (no reference to the code, no id() reuse) and pushes no Python frame, so
 counting never moves the point where RecursionError strikes. A call adds
 `BACK_EDGES_PER_CALL` units, a loop back-edge one; at `threshold` calls' worth of units it
-calls `Runtime._on_hot(code, frame)` from C, on top of the frame that fired the event,
+calls `Runtime._on_hot(code, seen)` from C, on top of the frame that fired the event,
 and only when the thread has room for the compiler's frames (`COMPILER_PY_FRAMES`,
-`COMPILER_C_UNITS`; otherwise it tries again at a later event). `_on_hot` returns
+`COMPILER_C_UNITS`; otherwise it tries again at a later event). It gets no frame object
+but what the hook needs of that frame, read in C: `seen`, the function and the types of
+its arguments (a frame object would be made for the hook and kept by the running frame
+until it returns, where gc.get_objects() finds it). `_on_hot` returns
 `DISABLE` once it decided (compiled or refused), after which every event of that code is
 disabled; module and class bodies and forward jumps are disabled at once. So in steady
 state the interpreter runs with no callback at all.
+
+Quietly: the hook, and the runtime's tick (below), run with automatic collection off and
+the youngest generation's count put back after them (src/ember/_sampler.c), so that what
+they allocate never triggers a collection at a point the program did not, nor moves
+gc.get_count(). What they keep is kept as plain values (report.py, install.py,
+profile.py): gc.get_objects() stays as under python3.12.
+
+Waking: the runtime acts at moments no event of the program marks (a compile's reply, the
+end of the warm-up): the native thread of src/ember/_replies.c calls a `Sampler` (C),
+which samples every few milliseconds at the default threshold, and calls `_tick` only
+when a reply is readable or at a time the runtime asked for (`_rearm`).
 
 Without the C counter (no C compiler at install time) nothing is counted and the JIT stays
 off, saying why in the log and the stats: a Python callback would put its frame on top of
@@ -37,6 +51,7 @@ import sys
 import time
 
 from ember.defaults import COMPILER_C_UNITS, COMPILER_PY_FRAMES, HOTNESS_VERSION, MONITORING_TOOL
+from ember.runtime import sampler as sampling
 from ember.runtime.report import Stats
 
 # Ember's own code is never compiled: it runs while compiling, reporting and installing.
@@ -128,8 +143,11 @@ class Runtime:
         # the sampler saw running (runtime/sampler.py); an explicit threshold counts
         # every function's every call, so that "hot after N calls" is exact.
         self.sampled = options.threshold == DEFAULT_THRESHOLD
-        self.sampler = None  # the Sampler while sampling
-        self._next_sample = 0  # time.monotonic_ns() of the next sample
+        self.sampler = None  # the Sampler while sampling (runtime/sampler.py)
+        self._waker = None  # a Sampler that does not sample, to wake up when not sampling
+        # Made once: the native thread keeps it, a cycle the C Sampler does not show the
+        # collector (`stop` breaks it).
+        self._tick_cb = self._tick
         self._count_later = False  # count_all at the end of the warm-up (`_tick`)
         self._in_hook = 0  # _on_hot calls under way (a tick waits for them: `_tick`)
         self._tick_wanted = False
@@ -178,10 +196,10 @@ class Runtime:
         return True
 
     def adopt(self, counter, counting: bool = True, sampler=None) -> None:
-        """Take over `counter`, which `ember._boot` registered (tool MONITORING_TOOL)
-        before this runtime existed: counting every function already (with `sampler`:
-        the functions it sampled), or (not `counting`) waiting for the end of the
-        warm-up to start."""
+        """Take over `counter`, which the C start (`ember._boot`) registered (tool
+        MONITORING_TOOL) before this runtime existed: counting every function already
+        (with `sampler`: the functions it samples, and it goes on), or (not `counting`)
+        waiting for the end of the warm-up to start."""
         from ember import _hotness
 
         self.counter_module = _hotness
@@ -194,8 +212,7 @@ class Runtime:
             self.count_all(after_warmup=True)
         elif sampler is not None:
             self.sampled = True
-            self.sampler = sampler
-            self._next_sample = time.monotonic_ns() + sampler.interval_ns
+            self.sampler = sampling.make(counter, sampler)
             self._rearm()
 
     def count_all(self, after_warmup: bool = False) -> None:
@@ -212,10 +229,7 @@ class Runtime:
         self.counting_all = True
         if self.sampled:
             if self.sampler is None:
-                from ember.runtime.sampler import Sampler
-
-                self.sampler = Sampler(self.counter)
-                self._next_sample = time.monotonic_ns() + self.sampler.interval_ns
+                self.sampler = sampling.make(self.counter)
                 self._rearm()
             return
         sys.monitoring.set_events(MONITORING_TOOL, sys.monitoring.events.PY_START | sys.monitoring.events.JUMP)
@@ -226,7 +240,8 @@ class Runtime:
         """Have `_tick` run when the compile server's reply pipe is readable (something
         is pending), at the end of the warm-up (counting starts, or code waits to be
         sent), or (`soon`) in a millisecond; the native thread of src/ember/_replies.c
-        waits for it, and exists only while there is something to wait for."""
+        waits for it, calling the Sampler (which samples meanwhile, in C, and calls
+        `_tick` only then), and exists only while there is something to wait for."""
         hotness = self.counter_module
         if hotness is None:
             return
@@ -245,26 +260,30 @@ class Runtime:
         elif young and (self._count_later or (remote is not None and remote._waiting)):
             left = self.warmup_s - (time.perf_counter() - self.stats.started)
             wake = time.monotonic_ns() + max(int(left * 1e9), 0)
-        if self.sampler is not None and self.enabled and (not wake or self._next_sample < wake):
-            wake = self._next_sample
         due = remote.client.check_due_ns() if fd >= 0 else 0
         if due and (not wake or due < wake):
             wake = due  # a server silent this long is looked at (compileserver.Client)
         try:
-            if fd < 0 and not wake:
-                hotness.replies_stop()
-            else:
-                hotness.replies_watch(fd, wake, self._tick)
+            self._watcher().watch(fd, wake, self._tick_cb)
         except OSError as exc:  # no thread: count now, wait for replies at drain()
             self.stats.log(f"cannot wait for replies in the background: {exc}")
             if self._count_later:
                 self.count_all()
 
+    def _watcher(self):
+        """The Sampler the native thread calls: the sampler while sampling, else one
+        that does not sample."""
+        if self.sampler is not None and self.enabled:
+            return self.sampler
+        if self._waker is None:
+            self._waker = self.counter_module.Sampler(None, sampling=False)
+        return self._waker
+
     def _tick(self) -> bool:
-        """Run by the native thread's request (with tracing suspended): start counting if
-        the warm-up is over, and install the replies that arrived. Ember's own code under
-        way (a hook, `drain`: on another frame of this thread, or on another thread) is
-        never interrupted: then the tick is left to the end of that code
+        """Run by the native thread's request (with tracing suspended, quietly): start
+        counting if the warm-up is over, and install the replies that arrived. Ember's own
+        code under way (a hook, `drain`: on another frame of this thread, or on another
+        thread) is never interrupted: then the tick is left to the end of that code
         (`tick_if_wanted`), and False tells the native thread to stop watching until
         then."""
         remote = self.remote
@@ -274,12 +293,6 @@ class Runtime:
         self._tick_wanted = False
         if self._count_later and not self.young() and self.enabled:
             self.count_all()
-        sampler = self.sampler
-        if sampler is not None:
-            now = time.monotonic_ns()
-            if now >= self._next_sample:
-                sampler.sample()
-                self._next_sample = now + sampler.interval_ns
         if remote is not None:
             remote.poll()
         self._rearm()
@@ -332,6 +345,9 @@ class Runtime:
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None
+        if self._waker is not None:
+            self._waker.stop()
+            self._waker = None
         if exiting:
             close_llvm = getattr(sys.modules.get("ember.backend.engine"), "close_llvm", None)
             if close_llvm is not None:
@@ -351,22 +367,23 @@ class Runtime:
         if install is not None:
             install.shutdown()
 
-    def _on_hot(self, code, frame):
-        """Called by the C counter (on top of `frame`, the frame of `code` that fired the
-        event) once `code` is hot. Returns DISABLE: decided, whatever the outcome; an
+    def _on_hot(self, code, seen):
+        """Called by the C counter (on top of the frame of `code` that fired the event,
+        whose function and argument types are `seen`) once `code` is hot. Returns
+        DISABLE: decided, whatever the outcome; an
         int: pending (its compile is under way in the compile server, or waits for the
         end of the warm-up: remote.py); or None (count again later): too early, or a
         compile is already running here (one started outside the hook, whose own Python
         code fires events)."""
         self._in_hook += 1
         try:
-            return self._decide_hot(code, frame)
+            return self._decide_hot(code, seen)
         finally:
             self._in_hook -= 1
             if self._tick_wanted:
                 self.tick_if_wanted()
 
-    def _decide_hot(self, code, frame):
+    def _decide_hot(self, code, seen):
         if self._compiling and (not self.background or self.worker is None
                                 or self._compiling == _thread_ident()):
             return None  # not from inside a compile; nor two compiles at once
@@ -379,14 +396,14 @@ class Runtime:
         young = not marked and self.young()
         if self.background and self._use_server and not marked:
             try:
-                return self._remote().hot(code, frame, young)
+                return self._remote().hot(code, seen, young)
             except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
                 self._internal_error(code, exc)
                 return sys.monitoring.DISABLE
         if young:
             return None  # too early to pay for a compile: counted again from zero
         try:
-            self._hot_now(code, frame, in_background=self.background and not marked)
+            self._hot_now(code, seen, in_background=self.background and not marked)
         except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
             self._internal_error(code, exc)
         return sys.monitoring.DISABLE
@@ -403,17 +420,30 @@ class Runtime:
             from ember.runtime.remote import Remote
 
             self.remote = Remote(self)
+            self._ready_to_install()
         return self.remote
 
-    def function_and_types(self, code, frame):
-        """(the function running `frame`, the types of its parameters), read in C; None
-        (and the refusal recorded) if the frame has no function object for `code`."""
-        got = None
-        if frame is not None and frame.f_code is code:
-            got = self.counter_module.frame_function(frame)
-        if got is None:
+    def _ready_to_install(self) -> None:
+        """What installing compiled code needs, made now, in the hook, rather than when
+        the first reply is installed: the native thread has replies installed at
+        arbitrary points of the program, where new modules or a new bound method would
+        be objects it sees appear in gc.get_objects()."""
+        from ember import abi, codecache, slowpaths  # noqa: F401
+        from ember.backend import loader, perfmap  # noqa: F401
+        from ember.runtime import install
+
+        report = self.stats.record_invalidated
+        if install.on_invalidate != report:  # not a new bound method kept at every compile
+            install.on_invalidate = report
+        self.stats.sync = install.drain
+
+    def function_and_types(self, code, seen):
+        """(the function, the types of its parameters) of the hot frame, as the C hook
+        read it (`seen`); None (and the refusal recorded) if the frame had no function
+        object for `code`."""
+        if seen is None:
             self.stats.record_refused(code, "no_function", "no function object for the frame")
-        return got
+        return seen
 
     def record_profile(self, code, types) -> None:
         """The profile of `code` for the next tier (runtime/profile.py). Not at threshold 0
@@ -425,10 +455,10 @@ class Runtime:
         profile.record(code, profile.named_types(code, types),
                        dump="profile" in self.options.dump)
 
-    def _hot_now(self, code, frame, in_background: bool = False) -> None:
+    def _hot_now(self, code, seen, in_background: bool = False) -> None:
         """Decide about `code` now: in the compile server, waiting for it (unless
         `in_background`: then on Ember's thread), else in this process."""
-        got = self.function_and_types(code, frame)
+        got = self.function_and_types(code, seen)
         if got is None:
             return
         func, types = got
@@ -525,10 +555,7 @@ class Runtime:
     def _installed(self, func, entry, compile_ms: float) -> None:
         from ember.runtime import install
 
-        report = self.stats.record_invalidated
-        if install.on_invalidate != report:  # not a new bound method kept at every compile
-            install.on_invalidate = report
-        self.stats.sync = install.drain
+        self._ready_to_install()
         install.install(func, entry)
         self.stats.record_compiled(func.__code__, getattr(entry, "tier", 1), compile_ms,
                                    getattr(entry, "from_cache", False))

@@ -4,8 +4,8 @@ When a code object becomes hot (the C counter's hook, on top of the frame that m
 hot), `record` keeps a `Profile`:
 
 - `args`: the type of each parameter in that frame, as (name, module, qualname), or
-  None for an unbound slot. Read from the frame's slots in C (`_hotness.frame_function`;
-  not `frame.f_locals`, which would make the frame keep a dict of its locals, and so the
+  None for an unbound slot. Read from the frame's slots in C by the hook (`seen`; not
+  `frame.f_locals`, which would make the frame keep a dict of its locals, and so the
   objects, alive);
 - `specialised`: the instructions CPython's specialising interpreter has quickened, as
   (offset, opname), e.g. (24, "BINARY_OP_ADD_INT"). Recording copies the quickened
@@ -15,37 +15,27 @@ hot), `record` keeps a `Profile`:
 Profiles are found by `profile_of(code)` (kept while the code object lives), where a
 type-specialising tier will read them. `-X jit-dump=profile` prints each one on stderr
 as it is recorded.
+
+A profile is kept on its code object, as one bytes object (the marshalled args and the
+quickened bytecode) in a co_extra slot that CPython frees with the code
+(`_hotness.profile_put`): recording, on the program's thread, leaves no object the
+cycle collector tracks (no weak reference, no Profile object, no list of tuples), so
+gc.get_objects() finds what it finds under python3.12.
 """
 
+import marshal
 import sys
 
-# `_weakref`, not `weakref`: this module is imported on the program's thread when the
-# first function gets hot, and `weakref` would bring `types`, `_weakrefset` and
-# `warnings` with it (~1.5 ms).
-from _weakref import ref as _ref
-
-
-class _CodeRef(_ref):
-    """A weak reference to a code object that carries its profile."""
-
-    __slots__ = ("profile",)
-
-
-#: id(code) -> weak reference to the code object (its `profile` attached).
-_PROFILES: dict[int, _CodeRef] = {}
+from ember import _hotness
 
 
 def profile_of(code):
     """The Profile recorded for `code`, or None."""
-    ref = _PROFILES.get(id(code))
-    return ref.profile if ref is not None and ref() is code else None
-
-
-def _forget(ref) -> None:
-    for key, value in list(_PROFILES.items()):
-        if value is ref:
-            del _PROFILES[key]
-            break
+    blob = _hotness.profile_get(code)
+    if blob is None:
+        return None
+    args, adaptive = marshal.loads(blob)
+    return Profile([tuple(a) if a is not None else None for a in args], adaptive)
 
 
 class Profile:
@@ -73,10 +63,13 @@ def _type_name(tp) -> tuple[str, str]:
 
 
 def named_types(code, types) -> list:
-    """`argument_types`'s form of the types `_hotness.frame_function` read (None: an
+    """`argument_types`'s form of the types the hook read from the frame (None: an
     unbound slot)."""
-    return [None if tp is None else (name, *_type_name(tp))
-            for name, tp in zip(code.co_varnames, types)]
+    # co_varnames is made at its first use and cached on the code object: a tuple of
+    # str, which the collector would track until its next pass (untrack: as that pass
+    # would leave it), in the program's gc.get_objects() meanwhile.
+    names = _hotness.untrack(code.co_varnames)
+    return [None if tp is None else (name, *_type_name(tp)) for name, tp in zip(names, types)]
 
 
 def specialised_instructions(adaptive: bytes) -> list:
@@ -100,14 +93,13 @@ def specialised_instructions(adaptive: bytes) -> list:
     return out
 
 
-def record(code, args: list, dump: bool = False) -> Profile:
+def record(code, args: list, dump: bool = False) -> None:
     """Record (and with `dump`, print) the profile of `code`, whose hot frame had
     parameters of the types `args` (`named_types`)."""
-    prof = Profile(args, code._co_code_adaptive)
-    ref = _CodeRef(code, _forget)
-    ref.profile = prof
-    _PROFILES[id(code)] = ref
+    adaptive = code._co_code_adaptive
+    _hotness.profile_put(code, marshal.dumps((args, adaptive)))
     if dump:
+        prof = Profile(args, adaptive)
         args = ", ".join(f"{a[0]}: {a[2]}" if a[1] == "builtins" else f"{a[0]}: {a[1]}.{a[2]}"
                          for a in prof.args if a) or "-"
         spec = ", ".join(f"{off} {name}" for off, name in prof.specialised) or "-"
@@ -115,4 +107,3 @@ def record(code, args: list, dump: bool = False) -> Profile:
                          f"({code.co_filename}:{code.co_firstlineno})\n"
                          f"  args: {args}\n  specialised: {spec}\n")
         sys.stderr.flush()
-    return prof

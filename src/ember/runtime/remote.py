@@ -52,7 +52,9 @@ class _Pending:
     """id(code) -> (code, weak ref to func, request number or None, argument types), for
     the few functions whose compile is under way: a list, not a dict. A dict that empties
     and fills again is untracked and re-tracked by the cycle collector, which programs
-    (and CPython's own tests) see as objects appearing in gc.get_objects()."""
+    (and CPython's own tests) see as objects appearing in gc.get_objects(). The records
+    are not tracked either (`_hotness.untrack`): made in a hook, they are freed when the
+    reply is installed, at an arbitrary point of the program."""
 
     __slots__ = ("_items",)
 
@@ -69,11 +71,13 @@ class _Pending:
         return self._find(key) >= 0
 
     def __setitem__(self, key, value) -> None:
+        from ember._hotness import untrack
+
         i = self._find(key)
         if i >= 0:
-            self._items[i] = (key, value)
+            self._items[i] = untrack((key, value))
         else:
-            self._items.append((key, value))
+            self._items.append(untrack((key, value)))
 
     def __len__(self) -> int:
         return len(self._items)
