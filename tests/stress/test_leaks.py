@@ -23,5 +23,4 @@ def test_objects_are_freed_at_once(mode):
 @pytest.mark.stress
 @MODES
 def test_no_leak_over_many_rounds(mode, repeat):
-    assert_same_repeatedly("leaks.py", "200", repeat=repeat, ember_args=mode,
-                           compiled=CORES)
+    assert_same_repeatedly("leaks.py", "200", repeat=repeat, ember_args=mode, compiled=CORES)

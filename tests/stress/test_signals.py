@@ -21,8 +21,8 @@ def test_signals_from_threads_and_processes_at_the_defaults():
 
 @pytest.mark.xfail(strict=True, reason=(
     "a handler's exception raised at a compiled loop's back-edge ignores the function's "
-    "own try: its except does not catch it, its finally does not run, and with more "
-    "compiled try statements around the loop goes on forever"))
+    "own try: it leaves the function past its except and its finally, or (depending on "
+    "the code around) is lost and the loop never ends"))
 def test_handler_exception_meets_the_loops_own_try():
     assert_same("signal_in_try.py", compiled={"with_finally", "with_except", "with_both"})
 
