@@ -16,7 +16,7 @@ import sys
 import threading
 import tracemalloc
 
-from _warm import under_ember, warm_up
+from _warm import warm_up
 
 
 class Sentinel:
@@ -141,15 +141,7 @@ def collect():
 def measure(core, rounds, warm=3):
     for _ in range(warm):
         core()
-    # At Ember's defaults the runtime keeps a little of its own for each function it
-    # compiles or profiles, and for each it starts counting (the sampler), whenever that
-    # happens: a window may see that, once. A leak grows in every window; so under Ember
-    # the first window with nothing grown counts (python3.12 needs only one).
-    for _ in range(5):
-        result = window(core, rounds)
-        if result == (0, 0, "memory level") or not under_ember():
-            break
-    return result
+    return window(core, rounds)
 
 
 def window(core, rounds):
