@@ -10,9 +10,10 @@ CORES = {"work", "worker", "depth", "allocate"}
 
 
 def test_no_leak_in_the_scenarios_cores():
-    # At the defaults: under -X jit-threshold=0 (make stress) every forked child starts a
-    # compile server of its own for the interpreter's after-fork hooks, which is slow.
-    assert_same("leaks.py", ember_args=DEFAULTS, compiled=CORES)
+    # Under -X jit-threshold=0 everything is compiled before the measured rounds. At the
+    # defaults (make stress) a compile may end in the middle of them: in one run of 31,
+    # five objects more were tracked after the threads' rounds.
+    assert_same("leaks.py", ember_args=EAGER, compiled=CORES)
 
 
 @MODES
