@@ -17,9 +17,11 @@ and `<<` have small constant right operands (or are masked).
 from __future__ import annotations
 
 import random
+import re
 
 from fuzz.values import FLOATS, INTS, SMALL
 
+_NAME = re.compile(r"[A-Za-z_]")
 LOOP_BUDGET = 16
 MODULI = ("97", "1000003", "(2**61 - 1)", "2**64", "7.5")
 LOCALS = ("x", "y", "z", "acc")
@@ -122,8 +124,8 @@ class BodyGen:
                 op2 = rng.choice(("<", "<=", "==", "!="))
                 return f"({e()[0]} {op} {e()[0]} {op2} {e()[0]})", "int"
             lhs, r = e()[0], e()[0]
-            if op.startswith("is") and (lhs[0] in "-.0123456789" or r[0] in "-.0123456789"):
-                op = "=="  # `is` with a literal is a SyntaxWarning
+            if op.startswith("is") and not (_NAME.search(lhs) and _NAME.search(r)):
+                op = "=="  # `is` with a constant (folded or not) is a SyntaxWarning
             return f"({lhs} {op} {r})", "int"
         if k < 0.70:
             (lhs, lk), (r, rk) = e(), e()

@@ -157,6 +157,21 @@ def unit_at(stdout: bytes, line: int) -> str | None:
     return unit
 
 
+def locate(expected: Result, actual: Result, cat: str, kinds: dict[str, str]) -> dict:
+    """Where a divergence shows: the first differing line of the stream that differs,
+    and the feature (the kind of the unit whose driver printed it, `prelude` before the
+    first unit, `ending` or `?` for stderr)."""
+    stream = "stdout" if cat == "stdout" else "stderr"
+    line, want, got = first_difference(getattr(expected, stream), getattr(actual, stream))
+    if stream == "stdout":
+        unit = unit_at(expected.stdout, line)
+        feature = kinds.get(f"{unit}_", "?") if unit else "prelude"
+    else:
+        unit, feature = None, "ending" if "ending" in kinds.values() else "?"
+    return {"line": line, "expected_line": want[:300], "actual_line": got[:300],
+            "unit": unit, "feature": feature}
+
+
 def describe(expected: Result, actual: Result, limit: int = 60) -> str:
     import difflib
 
@@ -178,8 +193,12 @@ def defined_functions(source: str, filename: str) -> dict[tuple[str, int], str]:
     """Every function the program defines, (qualname, first line) -> its kind: `function`,
     `generator` (also coroutines), or `except*`: what tier 1 refuses by design is counted,
     not hidden."""
+    import warnings
+
     out: dict[tuple[str, int], str] = {}
-    code = compile(source, filename, "exec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the program's own, which its runs print
+        code = compile(source, filename, "exec")
     todo = [code]
     while todo:
         co = todo.pop()

@@ -124,14 +124,7 @@ class Run:
                     "called": len((compiled | refused.keys()) & defined.keys()),
                     "seconds": round(actual.seconds, 2), "divergence": cat}
             if cat:
-                stream = "stdout" if cat == "stdout" else "stderr"
-                line, want, got = ex.first_difference(getattr(expected, stream),
-                                                      getattr(actual, stream))
-                unit = ex.unit_at(expected.stdout, line) if stream == "stdout" else None
-                info.update(line=line, expected_line=want[:300], actual_line=got[:300],
-                            unit=unit, feature=prog.kinds.get(f"{unit}_", "?") if unit else
-                            ("ending" if any(k == "ending" for k in prog.kinds.values())
-                             else "?"))
+                info.update(ex.locate(expected, actual, cat, prog.kinds))
                 diverged.append((way, actual, info))
             rec["ways"][way] = info
         rec["seconds"] = round(time.monotonic() - t0, 2)

@@ -49,10 +49,7 @@ def _check(seed: int, checker: Checker) -> dict:
         cat = ex.category(expected, actual)
         info = {"compiled": len(compiled & defined.keys()), "divergence": cat}
         if cat:
-            stream = "stdout" if cat == "stdout" else "stderr"
-            line, _, _ = ex.first_difference(getattr(expected, stream), getattr(actual, stream))
-            unit = ex.unit_at(expected.stdout, line) if stream == "stdout" else None
-            info["group"] = f"{cat} / {prog.kinds.get(f'{unit}_', '?') if unit else '?'}"
+            info["group"] = f"{cat} / {ex.locate(expected, actual, cat, prog.kinds)['feature']}"
             info["diff"] = ex.describe(expected, actual, limit=30)
         rec["ways"][way] = info
     return rec
