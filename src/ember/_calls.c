@@ -120,19 +120,21 @@ ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_calls,
     return 0;
 }
 
-static int
+/* Whether a tool other than Ember's has an event on in `tools` (15 bytes, one per
+   event, a bit per tool): two 8-byte loads, masked, as the entry's check does
+   (backend/support.py tools_active). */
+static inline int
 other_tools(const uint8_t *tools)
 {
-    for (int e = 0; e < _PY_MONITORING_UNGROUPED_EVENTS; e++) {
-        if (tools[e] & ~(1 << OWN_TOOL)) {
-            return 1;
-        }
-    }
-    return 0;
+    uint64_t lo, hi;
+    memcpy(&lo, tools, 8);
+    memcpy(&hi, tools + 7, 8);  /* bytes 7..14: byte 7 is counted twice, harmlessly */
+    const uint64_t others = 0x0101010101010101ull * (uint8_t)~(1u << OWN_TOOL);
+    return ((lo | hi) & others) != 0;
 }
 
 /* What the entry checks before it runs the body (backend/support.py tools_active). */
-static int
+static inline int
 tools_active(PyThreadState *tstate, PyFunctionObject *func)
 {
     if (other_tools(tstate->interp->monitors.tools)) {
@@ -144,9 +146,7 @@ tools_active(PyThreadState *tstate, PyFunctionObject *func)
 
 static PyObject *list_append = NULL;
 
-static PyObject *ember_call_borrowed(PyThreadState *tstate, void *frame_, PyObject *method,
-                                     PyObject **args, Py_ssize_t npos, PyObject *kwnames,
-                                     void *at_call_);
+
 
 int
 ember_calls_init(void)
@@ -331,6 +331,34 @@ static void
 release_operands(PyObject *method, PyObject **args, Py_ssize_t npos, PyObject *kwnames,
                  uint64_t owned)
 {
+    if (kwnames == NULL) {
+        /* The common case without reading the code: positional arguments land in the
+           parameters in order, unless two or more of ours go to a `*args` tuple. */
+        int is_meth = method != NULL;
+        PyObject *target = is_meth ? method : args[1];
+        int target_bit = is_meth ? 0 : 1;
+        int first_bit = target_bit + 1;
+        uint64_t arg_bits = owned >> first_bit;
+        int simple = Py_TYPE(target) != &PyFunction_Type || (arg_bits & (arg_bits - 1)) == 0
+            || !(((PyCodeObject *)((PyFunctionObject *)target)->func_code)->co_flags
+                 & CO_VARARGS);
+        if (simple) {
+            Py_ssize_t nall = npos + is_meth;
+            int last = Py_TYPE(target) == &PyFunction_Type;
+            if (!last && (owned >> target_bit & 1)) {
+                Py_DECREF(target);
+            }
+            for (Py_ssize_t i = 0; i < nall && first_bit + i < 64; i++) {
+                if (owned >> (first_bit + i) & 1) {
+                    Py_DECREF(args[first_bit + i]);
+                }
+            }
+            if (last && (owned >> target_bit & 1)) {
+                Py_DECREF(target);
+            }
+            return;
+        }
+    }
     Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     int is_meth = method != NULL;
     PyObject *target = is_meth ? method : args[1];
@@ -361,33 +389,94 @@ release_operands(PyObject *method, PyObject **args, Py_ssize_t npos, PyObject *k
 #undef RELEASE
 #undef OWNED
 
-PyObject *
-ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
-           Py_ssize_t npos, PyObject *kwnames, void *at_call_, uint64_t owned)
+/* A call site's cache (a zeroed global of the compiled module, ATTR-cache style): the
+   compiled callee it last saw, so that the direct call needs no table lookup. */
+typedef struct {
+    uintptr_t entry;       /* the callee's vectorcall: a compiled entry */
+    body_fn body;
+    int64_t *native_calls;
+    Py_ssize_t argcount;
+} CallCache;
+
+static PyObject NOT_TAKEN_OBJECT;
+#define NOT_TAKEN (&NOT_TAKEN_OBJECT)
+
+/* CPython's own inline call of a Python function that runs interpreted
+   (CALL_PY_EXACT_ARGS, CALL_PY_WITH_DEFAULTS of Python/bytecodes.c): a frame on the
+   thread's data stack that takes over the function and the arguments (the caller's
+   owned operands, a new reference to the others), run by the interpreter, which
+   releases them as the frame ends, as CPython does. NOT_TAKEN (nothing done) when the
+   call is not one of those: keywords, *args or **kwargs parameters, keyword-only
+   ones, an argument count defaults cannot make up, no room on the data stack. */
+static PyObject *
+call_interpreted(PyThreadState *tstate, PyFunctionObject *py, PyObject *target,
+                 PyObject *const *argv, Py_ssize_t nargs, uint64_t owned, int target_bit,
+                 int first_bit)
 {
-    PyObject *res = ember_call_borrowed(tstate, frame_, method, args, npos, kwnames,
-                                        at_call_);
-    if (owned) {
-        release_operands(method, args, npos, kwnames, owned);
+    PyCodeObject *co = (PyCodeObject *)py->func_code;
+    int shift = (PyObject *)py != target;  /* a bound method: self goes first */
+    Py_ssize_t total = nargs + shift;
+    if ((co->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) || !(co->co_flags & CO_OPTIMIZED)
+            || co->co_kwonlyargcount != 0 || total > co->co_argcount) {
+        return NOT_TAKEN;
     }
-    return res;
+    PyObject *defaults = py->func_defaults;
+    Py_ssize_t ndef = defaults != NULL ? PyTuple_GET_SIZE(defaults) : 0;
+    Py_ssize_t first_default = co->co_argcount - ndef;
+    if (total < first_default || !_PyThreadState_HasStackSpace(tstate, co->co_framesize)) {
+        return NOT_TAKEN;
+    }
+    PyObject *self = NULL;
+    if (shift) {
+        /* CALL with a bound method in the callable slot: its function and self get new
+           references, and the bound method goes at once. */
+        self = Py_NewRef(PyMethod_GET_SELF(target));
+        Py_INCREF(py);
+        if (target_bit < 64 && (owned >> target_bit & 1)) {
+            Py_DECREF(target);
+        }
+    }
+    else if (!(target_bit < 64 && (owned >> target_bit & 1))) {
+        Py_INCREF(py);
+    }
+    _PyInterpreterFrame *f = _PyFrame_PushUnchecked(tstate, py, (int)co->co_argcount);
+    PyObject **locals = f->localsplus;
+    Py_ssize_t k = 0;
+    if (shift) {
+        locals[k++] = self;
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        int bit = first_bit + (int)i;
+        PyObject *arg = argv[i];
+        locals[k++] = (bit < 64 && (owned >> bit & 1)) ? arg : Py_NewRef(arg);
+    }
+    for (; k < co->co_argcount; k++) {
+        locals[k] = Py_NewRef(PyTuple_GET_ITEM(defaults, k - first_default));
+    }
+    return _PyEval_EvalFrameDefault(tstate, f, 0);
 }
 
-/* The call itself; the caller keeps its references. */
-static PyObject *
-ember_call_borrowed(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
-                    Py_ssize_t npos, PyObject *kwnames, void *at_call_)
+PyObject *
+ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
+           Py_ssize_t npos, PyObject *kwnames, void *at_call_, uint64_t owned, void *cache_)
 {
     _PyInterpreterFrame *frame = (_PyInterpreterFrame *)frame_;
     _Py_CODEUNIT *at_call = (_Py_CODEUNIT *)at_call_;
+    CallCache *cache = (CallCache *)cache_;
     int is_meth = method != NULL;
     PyObject *target = is_meth ? method : args[1];
-    PyObject **argv = is_meth ? args + 1 : args + 2;
+    int target_bit = is_meth ? 0 : 1;
+    int first_bit = is_meth ? 1 : 2;
+    PyObject **argv = args + first_bit;
     Py_ssize_t nargs = npos + is_meth;
+    PyObject *res;
     if (Py_TYPE(target) == &PyMethodDescr_Type && kwnames == NULL && nargs >= 1) {
         frame->prev_instr = at_call;
-        PyObject *res = call_method_descr(tstate, target, argv, nargs);
+        res = call_method_descr(tstate, target, argv, nargs);
         if (res != NULL || PyErr_Occurred()) {
+            if (owned) {
+                release_operands(method, args, npos, kwnames, owned);
+            }
             return res;
         }
     }
@@ -396,28 +485,54 @@ ember_call_borrowed(PyThreadState *tstate, void *frame_, PyObject *method, PyObj
     /* The exception being handled here: a callee's bare `raise` re-raises it without a
        traceback entry of its own, yet its frame ran. */
     PyObject *handled = tstate->exc_info != NULL ? tstate->exc_info->exc_value : NULL;
-    PyObject *res;
-    Direct *d;
-    if (py != NULL && kwnames == NULL && direct_len
-            && (d = direct_find((uintptr_t)py->vectorcall)) != NULL
-            && nargs + ((PyObject *)py != target) == d->argcount
-            && tstate->c_recursion_remaining >= C_DEPTH_LIMIT && !tools_active(tstate, py)) {
-        (*d->native_calls)++;
-        if ((PyObject *)py == target) {
-            res = d->body(target, argv, tstate);
+    res = NOT_TAKEN;
+    if (py != NULL && kwnames == NULL) {
+        int shift = (PyObject *)py != target;
+        uintptr_t entry = (uintptr_t)py->vectorcall;
+        /* Every function that runs interpreted has CPython's vectorcall: nothing to
+           look up for those. */
+        if (cache->entry != entry && direct_len
+                && entry != (uintptr_t)_PyFunction_Vectorcall) {
+            Direct *d = direct_find(entry);
+            if (d != NULL) {
+                cache->entry = entry;
+                cache->body = d->body;
+                cache->native_calls = d->native_calls;
+                cache->argcount = d->argcount;
+            }
         }
-        else {
-            /* A bound method with the method slot empty: CALL puts self in the slot in
-               front of the arguments (the caller lends it), as ceval.c does. */
-            PyObject *saved = argv[-1];
-            argv[-1] = PyMethod_GET_SELF(target);
-            res = d->body((PyObject *)py, argv - 1, tstate);
-            argv[-1] = saved;
+        if (cache->entry == entry && cache->entry != 0 && nargs + shift == cache->argcount
+                && tstate->c_recursion_remaining >= C_DEPTH_LIMIT
+                && !tools_active(tstate, py)) {
+            (*cache->native_calls)++;
+            if (!shift) {
+                res = cache->body(target, argv, tstate);
+            }
+            else {
+                /* A bound method with the method slot empty: CALL puts self in the
+                   slot in front of the arguments (the caller lends it), as ceval.c
+                   does. */
+                PyObject *saved = argv[-1];
+                argv[-1] = PyMethod_GET_SELF(target);
+                res = cache->body((PyObject *)py, argv - 1, tstate);
+                argv[-1] = saved;
+            }
+            if (owned) {
+                release_operands(method, args, npos, kwnames, owned);
+            }
+        }
+        else if (py->vectorcall == _PyFunction_Vectorcall
+                 && tstate->interp->eval_frame == NULL) {
+            res = call_interpreted(tstate, py, target, argv, nargs, owned, target_bit,
+                                   first_bit);
         }
     }
-    else {
+    if (res == NOT_TAKEN) {
         res = PyObject_Vectorcall(target, argv, nargs | PY_VECTORCALL_ARGUMENTS_OFFSET,
                                   kwnames);
+        if (owned) {
+            release_operands(method, args, npos, kwnames, owned);
+        }
     }
     if (res == NULL && py != NULL && !raised_in(py->func_code, handled)) {
         frame->prev_instr = at_call;

@@ -43,7 +43,8 @@ PyObject *ember_attr_cache_layout(void);
 
 /* _calls.c: CALL. The frame and code unit are a _PyInterpreterFrame and _Py_CODEUNIT. */
 PyObject *ember_call(PyThreadState *tstate, void *frame, PyObject *method, PyObject **args,
-                     Py_ssize_t npos, PyObject *kwnames, void *at_call, uint64_t owned);
+                     Py_ssize_t npos, PyObject *kwnames, void *at_call, uint64_t owned,
+                     void *cache);
 int ember_calls_init(void);
 int ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_calls,
                           Py_ssize_t argcount);

@@ -300,23 +300,30 @@ class HeapType(_Struct):
 
 class AttrCache(_Struct):
     """One attribute site's inline cache (src/ember/_caches.c, checked against its
-    `attr_cache_layout()`)."""
+    `attr_cache_layout()`): ENTRIES entries, most recently used first; the inline code
+    reads the fields of entry 0, at the offsets below."""
 
     C_NAME = "AttrCache"
-    SIZE = 40
+    SIZE = 136
+    ENTRY_SIZE = 32
     type = 0
     version = 8  # uint32: the type's tp_version_tag when filled
     kind = 12  # uint32
     index = 16
     value = 24
-    misses = 32
+    misses = 128
     # kinds
+    EMPTY = 0
     INSTANCE_VALUE = 1
     SLOT = 2
     MODULE = 3
     METHOD_NO_DICT = 4
     METHOD_VALUES = 5
-    GENERIC = 6
+    DICT_HINT = 6
+    CLASS = 7
+    DATA_DESCR = 8
+    NO_DICT_ATTR = 9
+    METHOD_DICT = 10
 
 
 # --- functions, code, cells, bound methods --------------------------------------------------

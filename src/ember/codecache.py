@@ -105,6 +105,7 @@ def _identity() -> tuple[str, str, str]:
         from llvmlite import binding as llvm
 
         from ember import __version__
+        from ember.backend.engine import target_cpu
         from ember.runtime.codestore import sha256
 
         h = sha256()
@@ -114,7 +115,7 @@ def _identity() -> tuple[str, str, str]:
         _platform = (
             f"{__version__}+{h.hexdigest()[:16]}",
             ".".join(map(str, llvm.llvm_version_info)),
-            llvm.get_host_cpu_name() + ":" + llvm.get_host_cpu_features().flatten(),
+            ":".join(target_cpu()),
         )
         store = _store()
         if store is not None and _published != _signature():

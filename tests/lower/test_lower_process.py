@@ -157,6 +157,6 @@ def test_caller_frame_inspection_is_the_known_gap(tmp_path):
     """)
     env = environment()
     out = subprocess.run([str(EMBER), "-X", "jit-threshold=0", str(prog)],
-                         capture_output=True, env=env, timeout=60)
+                         capture_output=True, env=env, timeout=300)
     assert b"UserWarning: w" in out.stderr
     _ = os, sys

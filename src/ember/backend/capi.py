@@ -81,9 +81,9 @@ FUNCTIONS: dict[str, str] = {
     "ember.c.load_attr": "O:POO",  # (cache, obj, name): PyObject_GetAttr
     "ember.c.store_attr": "I:POOO",  # (cache, obj, name, value): PyObject_SetAttr
     "ember.c.load_method": "I:POOP",  # (cache, obj, name, &meth): _PyObject_GetMethod
-    # (tstate, frame, method or NULL, args, npos, kwnames, at_call, owned) -> CALL's
-    # result; bit k of `owned` (0: method, k: args[k]) hands that operand over to it
-    "ember.c.call": "O:PPOPLOPL",
+    # (tstate, frame, method or NULL, args, npos, kwnames, at_call, owned, site cache)
+    # -> CALL's result; bit k of `owned` (0: method, k: args[k]) hands that operand over
+    "ember.c.call": "O:PPOPLOPLP",
     "_PyObject_LookupAttr": "I:OOP",
     "PyObject_GetItem": "O:OO",
     "PyObject_SetItem": "I:OOO",

@@ -125,9 +125,10 @@ class Engine:
     @staticmethod
     def _new_target_machine(level: int):
         target = llvm.Target.from_triple(llvm.get_process_triple())
+        cpu, features = target_cpu()
         return target.create_target_machine(
-            cpu=llvm.get_host_cpu_name(),
-            features=llvm.get_host_cpu_features().flatten(),
+            cpu=cpu,
+            features=features,
             opt=level,
             codemodel="jitdefault",
             jit=True,
@@ -334,3 +335,21 @@ def close_llvm() -> None:
         _llvm_closed = True
         while _in_llvm:
             _gate.wait()
+
+
+#: The compile server's copy of the program's EMBER_JIT_CPU (it runs under -I).
+CPU_OVERRIDE: str | None = None
+
+
+def target_cpu() -> tuple[str, str]:
+    """(LLVM CPU name, feature string) compiled code is made for: the host's, unless
+    EMBER_JIT_CPU names another (e.g. `x86-64`: valgrind cannot run AVX-512, so
+    callgrind measurements of compiled code need it). -E and -I ignore it."""
+    import os
+    import sys
+
+    cpu = CPU_OVERRIDE or (None if sys.flags.ignore_environment
+                           else os.environ.get("EMBER_JIT_CPU"))
+    if cpu:
+        return cpu, ""
+    return llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()

@@ -50,22 +50,68 @@ def _values(cx, obj):
     return tagged, values
 
 
-def _instance_slot(cx, obj, cache):
-    """The address of values[index] when the cache says INSTANCE_VALUE for obj now, and the
-    blocks: (slot address, hit block, miss block); the builder is left in the hit block."""
+def _instance_slot(cx, obj, cache, name):
+    """The address of the attribute's value when entry 0 of the cache says where it is
+    for obj now, and the miss block: (slot address, miss block); the builder is left
+    where the slot is known. INSTANCE_VALUE: values[index] of the object's inline
+    values; DICT_HINT: the value of entry `index` of its materialised __dict__ (a
+    combined dict of str keys), while the key there is the name (LOAD_ATTR_WITH_HINT)."""
     b = cx.b
     same, kind = _cache_guard(cx, obj, cache)
-    is_iv = b.and_(same, b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE)))
-    check = cx.fn.append_basic_block("attr.values")
+    check = cx.fn.append_basic_block("attr.kind")
     miss = cx.fn.append_basic_block("attr.miss")
-    b.cbranch(is_iv, check, miss).set_weights([99, 1])
+    # Both kinds are only ever filled for types with a managed dict, so the word before
+    # the object is there to read.
+    managed = b.or_(b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE)),
+                    b.icmp_unsigned("==", kind, cx.i32(C.DICT_HINT)))
+    b.cbranch(b.and_(same, managed), check, miss).set_weights([99, 1])
     b.position_at_end(check)
-    tagged, values = _values(cx, obj)
-    hit = cx.fn.append_basic_block("attr.hit")
-    b.cbranch(tagged, hit, miss).set_weights([99, 1])
-    b.position_at_end(hit)
+    dorv = b.load(b.gep(obj, [cx.i64(abi.MANAGED_DICT_OFFSET)], source_etype=support.I8),
+                  typ=support.I64)
+    tagged = b.icmp_unsigned("!=", b.and_(dorv, cx.i64(abi.VALUES_TAG)), cx.i64(0))
     index = support.load_field(b, cache, C.index, support.I64)
-    slot = b.gep(values, [index], source_etype=support.OBJ)
+    values_bb = cx.fn.append_basic_block("attr.values")
+    not_values = cx.fn.append_basic_block("attr.dict")
+    is_iv = b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE))
+    b.cbranch(b.and_(is_iv, tagged), values_bb, not_values).set_weights([60, 40])
+    found = cx.fn.append_basic_block("attr.slot")
+
+    b.position_at_end(values_bb)
+    values = b.inttoptr(b.add(dorv, cx.i64(abi.VALUES_TAG)), support.OBJ)
+    iv_slot = b.gep(values, [index], source_etype=support.OBJ)
+    b.branch(found)
+
+    b.position_at_end(not_values)
+    is_hint = b.and_(b.icmp_unsigned("==", kind, cx.i32(C.DICT_HINT)), b.not_(tagged))
+    has_dict = cx.fn.append_basic_block("attr.hint")
+    b.cbranch(b.and_(is_hint, b.icmp_unsigned("!=", dorv, cx.i64(0))), has_dict, miss)
+    b.position_at_end(has_dict)
+    d = b.inttoptr(dorv, support.OBJ)
+    keys = support.load_field(b, d, abi.Dict.ma_keys)
+    split = support.load_field(b, d, abi.Dict.ma_values)
+    nentries = support.load_field(b, keys, abi.DictKeys.dk_nentries, support.I64)
+    dk_kind = support.load_field(b, keys, abi.DictKeys.dk_kind, support.I8)
+    ok = b.and_(b.icmp_signed("<", index, nentries),
+                b.and_(b.icmp_unsigned("==", split, NULL),
+                       b.icmp_unsigned("!=", dk_kind, ir.Constant(support.I8, 0))))
+    entry_bb = cx.fn.append_basic_block("attr.entry")
+    b.cbranch(ok, entry_bb, miss).set_weights([99, 1])
+    b.position_at_end(entry_bb)
+    # _DK_ENTRIES: the entries follow the index table of 1 << dk_log2_index_bytes bytes;
+    # a unicode entry is {key, value}.
+    log2_bytes = b.zext(support.load_field(b, keys, abi.DictKeys.dk_log2_index_bytes,
+                                           support.I8), support.I64)
+    entries = b.add(b.add(b.ptrtoint(keys, support.I64), cx.i64(abi.DictKeys.dk_indices)),
+                    b.shl(cx.i64(1), log2_bytes))
+    entry = b.add(entries, b.mul(index, cx.i64(16)))
+    key = b.load(b.inttoptr(entry, support.OBJ.as_pointer()), typ=support.OBJ)
+    hint_slot = b.inttoptr(b.add(entry, cx.i64(8)), support.OBJ.as_pointer())
+    b.cbranch(b.icmp_unsigned("==", key, name), found, miss).set_weights([99, 1])
+
+    b.position_at_end(found)
+    slot = b.phi(support.OBJ.as_pointer())
+    slot.add_incoming(iv_slot, values_bb)
+    slot.add_incoming(hint_slot, entry_bb)
     return slot, miss
 
 
@@ -77,7 +123,7 @@ def lower_load_attr(cx, op):
     obj = cx.v(op.obj)
     name = cx.pyobj(sys.intern(op.name))
     cache = cx.site_global("acache", ATTR_CACHE)
-    slot, miss = _instance_slot(cx, obj, cache)
+    slot, miss = _instance_slot(cx, obj, cache, name)
     value = b.load(slot, typ=support.OBJ)
     present = cx.fn.append_basic_block("attr.present")
     b.cbranch(b.icmp_unsigned("!=", value, NULL), present, miss).set_weights([99, 1])
@@ -169,8 +215,22 @@ def lower_store_attr(cx, op):
     The replaced value is released after the store, as STORE_ATTR_INSTANCE_VALUE does."""
     b = cx.b
     obj, value = cx.v(op.obj), cx.v(op.value)
+    name = cx.pyobj(sys.intern(op.name))
     cache = cx.site_global("acache", ATTR_CACHE)
-    slot, miss = _instance_slot(cx, obj, cache)
+    same, kind = _cache_guard(cx, obj, cache)
+    miss = cx.fn.append_basic_block("attr.miss")
+    # Inline only instance values: a store into a __dict__ also tells the dict's watchers
+    # and gives it a new version (ember.c.store_attr does it, as STORE_ATTR_WITH_HINT).
+    check = cx.fn.append_basic_block("attr.values")
+    b.cbranch(b.and_(same, b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE))), check,
+              miss).set_weights([99, 1])
+    b.position_at_end(check)
+    tagged, values = _values(cx, obj)
+    hit = cx.fn.append_basic_block("attr.hit")
+    b.cbranch(tagged, hit, miss).set_weights([99, 1])
+    b.position_at_end(hit)
+    slot = b.gep(values, [support.load_field(b, cache, C.index, support.I64)],
+                 source_etype=support.OBJ)
     old = b.load(slot, typ=support.OBJ)
     replace = cx.fn.append_basic_block("attr.replace")
     b.cbranch(b.icmp_unsigned("!=", old, NULL), replace, miss).set_weights([99, 1])
@@ -181,7 +241,6 @@ def lower_store_attr(cx, op):
     done = cx.fn.append_basic_block("attr.stored")
     b.branch(done)
     b.position_at_end(miss)
-    name = cx.pyobj(sys.intern(op.name))
     cx.check_neg(cx.call("ember.c.store_attr", b.bitcast(cache, support.OBJ), obj, name, value))
     b.branch(done)
     b.position_at_end(done)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sys
 
+from llvmlite import ir
+
 from ember import abi
 from ember.backend import support
 from ember.ir import ops
@@ -20,6 +22,8 @@ from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
 OBJ = support.OBJ
+#: A call site's cache (src/ember/_calls.c CallCache: the compiled callee it last saw).
+CALL_CACHE = ir.ArrayType(support.I64, 4)
 
 
 def _array(cx, n: int, name: str):
@@ -51,8 +55,9 @@ def lower_call(cx, op):
         owned -= 1 << 64  # an i64 constant
     # One call of Ember's C (src/ember/_calls.c): ceval.c's CALL, prev_instr as the
     # interpreter leaves it, and CPython's own CALL specialisations as fast paths.
+    cache = cx.site_global("ccache", CALL_CACHE)
     res = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos), kwnames,
-                  cx.instr_ptr(op.offset), cx.i64(owned))
+                  cx.instr_ptr(op.offset), cx.i64(owned), b.bitcast(cache, OBJ))
     cx.mark_released(dying)
     return cx.check_null(res)
 

@@ -146,6 +146,11 @@ _BOOT = ("import sys; sys.path[:0] = sys.argv[1].split('\\n'); "
          "from ember.runtime.compileserver import serve; serve()")
 
 
+def _jit_cpu() -> str:
+    """The program's EMBER_JIT_CPU, for the server's command line ("" for the host's)."""
+    return "" if sys.flags.ignore_environment else os.environ.get("EMBER_JIT_CPU", "")
+
+
 class Client:
     """The program's connection to its compile server, started by `start()` (which does
     not wait for it). Requests are answered in order: `submit` queues one (the native
@@ -239,7 +244,8 @@ class Client:
             env[FAULT_ENV] = fault
         argv = ["/bin/sh", "-c", '"$@" &', "sh", sys.executable, "-I", "-S", "-X", "jit=off",
                 "-c", _BOOT,
-                "\n".join(_search_path()), self.cache if self.cache is not None else ""]
+                "\n".join(_search_path()), self.cache if self.cache is not None else "",
+                _jit_cpu()]
         devnull = os.open(os.devnull, os.O_RDWR)
         actions = [(os.POSIX_SPAWN_DUP2, devnull, 0), (os.POSIX_SPAWN_DUP2, devnull, 1),
                    (os.POSIX_SPAWN_DUP2, devnull, 2),
@@ -541,6 +547,10 @@ def serve() -> None:
     os.closerange(LIFETIME + 1, 1 << 16)  # nothing of the program's but our pipes
     _reply(("started", os.getpid()))
     cache = sys.argv[2] if len(sys.argv) > 2 and sys.argv[2] else None
+    if len(sys.argv) > 3 and sys.argv[3]:
+        from ember.backend import engine
+
+        engine.CPU_OVERRIDE = sys.argv[3]  # the program's EMBER_JIT_CPU (-I hides it here)
     _thread.start_new_thread(_watch_lifetime, (cache != "off",))
     try:
         os.nice(NICENESS)
