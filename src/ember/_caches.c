@@ -72,6 +72,7 @@
 #include <structmember.h>
 #include "internal/pycore_object.h"
 #include "internal/pycore_dict.h"
+#include "internal/pycore_gc.h"
 #include "internal/pycore_moduleobject.h"
 
 #include "_native.h"
@@ -522,16 +523,28 @@ store_entry(AttrEntry *e, PyObject *obj, PyObject *name, PyObject *value)
         }
     }
     else if (e->kind == DICT_HINT) {
-        /* A value that is there is replaced through the dict's own store, which tells
-           its watchers and gives it a new version (what STORE_ATTR_WITH_HINT does by
-           hand with functions a shared libpython does not export); only the type's
-           lookup is saved. */
+        /* STORE_ATTR_WITH_HINT: replace a value that is there, give the dict a new
+           version and keep it tracked if the value may need it, as a dict store does.
+           A dict that has watchers goes through PyDict_SetItem, which tells them
+           (_PyDict_SendEvent is not exported by a shared libpython). */
         PyDictObject *dict = managed_dict(obj);
         where = hint_slot(dict, e->index, name);
         if (where == NULL || *where == NULL) {
             return 0;
         }
-        return PyDict_SetItem((PyObject *)dict, name, value) < 0 ? -1 : 1;
+        if (dict->ma_version_tag & DICT_VERSION_MASK) {
+            return PyDict_SetItem((PyObject *)dict, name, value) < 0 ? -1 : 1;
+        }
+        PyInterpreterState *interp = PyInterpreterState_Get();
+        uint64_t new_version = DICT_NEXT_VERSION(interp);
+        PyObject *old = *where;
+        *where = Py_NewRef(value);
+        Py_DECREF(old);
+        if (!_PyObject_GC_IS_TRACKED(dict) && _PyObject_GC_MAY_BE_TRACKED(value)) {
+            _PyObject_GC_TRACK(dict);
+        }
+        dict->ma_version_tag = new_version;  /* in CPython's order */
+        return 1;
     }
     else if (e->kind == SLOT) {
         where = (PyObject **)((char *)obj + e->index);

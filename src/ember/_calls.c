@@ -456,6 +456,60 @@ call_interpreted(PyThreadState *tstate, PyFunctionObject *py, PyObject *target,
     return _PyEval_EvalFrameDefault(tstate, f, 0);
 }
 
+#define DIRECT_MAX_PARAMS 16
+
+/* The parameters of a direct call of a compiled body whose code takes exactly
+   `argcount` positional-or-keyword parameters (loader.direct_argcount): argv itself when
+   the call passes exactly those, else `buf` filled as CPython's initialize_locals would
+   (a bound method's self first, the positional arguments, the keywords in their
+   parameters' places, the defaults for the rest), all borrowed. NULL when the binding
+   is not that simple (a missing or unexpected argument: CPython's own binding then
+   raises its error). */
+static PyObject **
+direct_params(PyFunctionObject *py, Py_ssize_t argcount, PyObject *target,
+              PyObject **argv, Py_ssize_t nargs, PyObject *kwnames, int shift,
+              PyObject **buf)
+{
+    if (kwnames == NULL && !shift && nargs == argcount) {
+        return argv;
+    }
+    Py_ssize_t given = nargs + shift;
+    if (given > argcount || argcount > DIRECT_MAX_PARAMS) {
+        return NULL;
+    }
+    Py_ssize_t k = 0;
+    if (shift) {
+        buf[k++] = PyMethod_GET_SELF(target);
+    }
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        buf[k++] = argv[i];
+    }
+    for (Py_ssize_t i = k; i < argcount; i++) {
+        buf[i] = NULL;
+    }
+    PyCodeObject *co = (PyCodeObject *)py->func_code;
+    Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t j = 0; j < nkw; j++) {
+        Py_ssize_t slot = keyword_slot(co, PyTuple_GET_ITEM(kwnames, j));
+        if (slot < given || slot >= argcount || buf[slot] != NULL) {
+            return NULL;
+        }
+        buf[slot] = argv[nargs + j];
+    }
+    PyObject *defaults = py->func_defaults;
+    Py_ssize_t ndef = defaults != NULL ? PyTuple_GET_SIZE(defaults) : 0;
+    Py_ssize_t first_default = argcount - ndef;
+    for (Py_ssize_t i = given; i < argcount; i++) {
+        if (buf[i] == NULL) {
+            if (i < first_default) {
+                return NULL;
+            }
+            buf[i] = PyTuple_GET_ITEM(defaults, i - first_default);
+        }
+    }
+    return buf;
+}
+
 PyObject *
 ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **args,
            Py_ssize_t npos, PyObject *kwnames, void *at_call_, uint64_t owned, void *cache_)
@@ -486,7 +540,7 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
        traceback entry of its own, yet its frame ran. */
     PyObject *handled = tstate->exc_info != NULL ? tstate->exc_info->exc_value : NULL;
     res = NOT_TAKEN;
-    if (py != NULL && kwnames == NULL) {
+    if (py != NULL) {
         int shift = (PyObject *)py != target;
         uintptr_t entry = (uintptr_t)py->vectorcall;
         /* Every function that runs interpreted has CPython's vectorcall: nothing to
@@ -501,27 +555,20 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
                 cache->argcount = d->argcount;
             }
         }
-        if (cache->entry == entry && cache->entry != 0 && nargs + shift == cache->argcount
+        PyObject *buf[DIRECT_MAX_PARAMS];
+        PyObject **params;
+        if (cache->entry == entry && cache->entry != 0
                 && tstate->c_recursion_remaining >= C_DEPTH_LIMIT
+                && (params = direct_params(py, cache->argcount, target, argv, nargs,
+                                           kwnames, shift, buf)) != NULL
                 && !tools_active(tstate, py)) {
             (*cache->native_calls)++;
-            if (!shift) {
-                res = cache->body(target, argv, tstate);
-            }
-            else {
-                /* A bound method with the method slot empty: CALL puts self in the
-                   slot in front of the arguments (the caller lends it), as ceval.c
-                   does. */
-                PyObject *saved = argv[-1];
-                argv[-1] = PyMethod_GET_SELF(target);
-                res = cache->body((PyObject *)py, argv - 1, tstate);
-                argv[-1] = saved;
-            }
+            res = cache->body((PyObject *)py, params, tstate);
             if (owned) {
                 release_operands(method, args, npos, kwnames, owned);
             }
         }
-        else if (py->vectorcall == _PyFunction_Vectorcall
+        else if (kwnames == NULL && py->vectorcall == _PyFunction_Vectorcall
                  && tstate->interp->eval_frame == NULL) {
             res = call_interpreted(tstate, py, target, argv, nargs, owned, target_bit,
                                    first_bit);
@@ -538,4 +585,14 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
         frame->prev_instr = at_call;
     }
     return res;
+}
+
+/* A direct call of a compiled body, made inline by the caller (lower/calls.py), failed:
+   prev_instr goes back to the CALL unless the callee's frame ran (ember_call's rule). */
+void
+ember_call_failed(void *frame_, PyObject *code, PyObject *handled, void *at_call)
+{
+    if (!raised_in(code, handled)) {
+        ((_PyInterpreterFrame *)frame_)->prev_instr = (_Py_CODEUNIT *)at_call;
+    }
 }

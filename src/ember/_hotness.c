@@ -186,6 +186,7 @@ native_symbols(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
         {"ember.c.store_attr", (void *)ember_store_attr},
         {"ember.c.load_method", (void *)ember_load_method},
         {"ember.c.call", (void *)ember_call},
+        {"ember.c.call_failed", (void *)ember_call_failed},
     };
     static int ready = 0;
     if (!ready) {

@@ -45,6 +45,7 @@ PyObject *ember_attr_cache_layout(void);
 PyObject *ember_call(PyThreadState *tstate, void *frame, PyObject *method, PyObject **args,
                      Py_ssize_t npos, PyObject *kwnames, void *at_call, uint64_t owned,
                      void *cache);
+void ember_call_failed(void *frame, PyObject *code, PyObject *handled, void *at_call);
 int ember_calls_init(void);
 int ember_register_direct(uintptr_t entry, uintptr_t body, uintptr_t native_calls,
                           Py_ssize_t argcount);

@@ -531,3 +531,231 @@ def test_refcounts_stay_level_through_cached_sites():
     after = (sys.getrefcount(a), sys.getrefcount(v), sys.getrefcount(lst),
              sys.getrefcount(A.m))
     assert before == after
+
+
+# --- the kinds added for dict-backed objects, classes, descriptors, polymorphic sites -----
+
+
+def read_y(o):
+    return o.y
+
+
+def test_dict_backed_instances_read_and_write_through_the_hint():
+    # Objects whose __dict__ is materialised (LOAD_ATTR_WITH_HINT, STORE_ATTR_WITH_HINT):
+    # the hint goes stale when the dict changes shape, and a deleted key is a miss.
+    def scenario(f):
+        class A:
+            pass
+
+        objs = []
+        for i in range(6):
+            a = A()
+            vars(a)  # materialises the __dict__
+            a.x = i
+            a.y = -i
+            objs.append(a)
+        out = [f(o) for o in objs for _ in range(3)]
+        del objs[2].x
+        out.append(outcome(f, objs[2]))
+        objs[3].__dict__.clear()
+        objs[3].z = 1
+        objs[3].x = "after clear"
+        out.append(f(objs[3]))
+        d = objs[4].__dict__
+        for k in range(20):
+            d[f"k{k}"] = k  # the dict grows: a new keys table
+        out.append(f(objs[4]))
+        out.append(f(objs[0]))
+        return results(*out)
+
+    run_both(scenario, read_x)
+
+
+def test_dict_backed_stores_tell_dict_watchers_and_keep_versions():
+    def scenario(f):
+        class A:
+            pass
+
+        a = A()
+        vars(a)
+        a.x = 0
+        out = []
+        for i in range(5):
+            out.append(f(a, i))
+        # A value that may need tracking goes into an untracked dict.
+        b = A()
+        vars(b)
+        b.x = 1
+        f(b, [b])
+        import gc
+        out.append(gc.is_tracked(b.__dict__))
+        out.append(outcome(f, b, "text"))
+        return results(*out)
+
+    run_both(scenario, write_x)
+
+
+def read_attr_of_class(cls):
+    return cls.value
+
+
+def test_class_attributes_through_the_class():
+    def scenario(f):
+        class A:
+            value = 1
+
+        class B(A):
+            pass
+
+        out = [f(A), f(B), f(A)]
+        A.value = 2
+        out += [f(A), f(B)]
+        B.value = staticmethod(len)
+        out += [f(B)]
+        A.value = lambda self: None
+        out += [f(A) is A.__dict__["value"], f(B)]
+
+        class Meta(type):
+            value = "meta wins"
+
+        class C(metaclass=Meta):
+            pass
+
+        out += [f(C)]
+        del Meta.value
+        out += [outcome(f, C)]
+        return results(*[str(x) if callable(x) else x for x in out])
+
+    run_both(scenario, read_attr_of_class)
+
+
+def test_data_descriptors_and_class_attributes_through_instances():
+    def scenario(f):
+        log = []
+
+        class Prop:
+            def __get__(self, obj, owner):
+                log.append(("get", type(obj).__name__))
+                return "descr"
+
+            def __set__(self, obj, value):
+                raise AttributeError("read-only")
+
+        class A:
+            x = Prop()
+
+        class Slotted:
+            __slots__ = ("a",)
+            x = "class value"
+
+        class Plain:
+            x = property(lambda self: self.__dict__.get("shadow", "property"))
+
+        a, s, p = A(), Slotted(), Plain()
+        a.__dict__["x"] = "instance (a data descriptor wins)"
+        out = [f(a), f(a), f(s), f(s), f(p)]
+        p.__dict__["shadow"] = "through the getter"
+        out.append(f(p))
+        Plain.x = property(lambda self: 1 / 0)
+        out.append(outcome(f, p))
+        Slotted.x = property(lambda self: "now a property")
+        out.append(f(s))
+        out.append(log)
+        return results(*out)
+
+    run_both(scenario, read_x)
+
+
+def test_a_site_that_sees_four_classes_keeps_them_all_exact():
+    # A base class's method on its subclasses' instances: each class has its own shared
+    # keys, so the index differs; then a fifth class pushes the oldest entry out.
+    def scenario(f):
+        class Base:
+            def __init__(self, n):
+                for k in range(n):
+                    setattr(self, f"a{k}", k)
+                self.x = n
+
+        classes = [type(f"S{i}", (Base,), {}) for i in range(6)]
+        objs = [cls(i) for i, cls in enumerate(classes)]
+        out = []
+        for _ in range(5):
+            out += [f(o) for o in objs[:4]]
+        out += [f(o) for o in objs]
+        classes[1].x = property(lambda self: "changed class")
+        out += [f(o) for o in objs]
+        return results(*out)
+
+    run_both(scenario, read_x)
+
+
+def call_m1(o):
+    return o.m(1)
+
+
+def test_methods_of_objects_with_a_dict():
+    # METHOD_DICT: the instance dict is still looked up, so a key added there hides the
+    # method, and a key whose __eq__ runs sees the same lookups as under CPython.
+    def scenario(f):
+        class A:
+            def m(self, x):
+                return ("method", x)
+
+        class WithDictSlot(list):
+            def m(self, x):
+                return ("list method", x)
+
+        a = A()
+        vars(a)
+        w = WithDictSlot()
+        w.extra = 1
+        out = [f(a), f(a), f(w), f(w)]
+        a.m = lambda x: ("instance", x)
+        out.append(f(a))
+        del a.m
+        out.append(f(a))
+
+        class Key(str):
+            def __eq__(self, other):
+                out.append("eq called")
+                return str.__eq__(self, other)
+
+            __hash__ = str.__hash__
+
+        a.__dict__[Key("m")] = lambda x: ("odd key", x)
+        out.append(f(a))
+        return results(*[x if not isinstance(x, tuple) else x for x in out])
+
+    run_both(scenario, call_m1)
+
+
+# --- calls: direct calls with defaults and keywords, interpreted callees -------------------
+
+
+def callee(a, b=2, c=3):
+    return (a, b, c)
+
+
+def calls_with_defaults_and_keywords(x):
+    return [callee(x), callee(x, 5), callee(x, c=7), callee(c=8, a=x), callee(x, 5, 6),
+            callee(b=9, a=x)]
+
+
+def test_direct_calls_bind_defaults_and_keywords_as_cpython():
+    jit(callee)
+    try:
+        want = outcome(twin(calls_with_defaults_and_keywords), 1)
+        got = outcome(jit(twin(calls_with_defaults_and_keywords)), 1)
+        assert got == want
+        bad = twin(calls_with_defaults_and_keywords)
+
+        def errors(f):
+            return [outcome(f, *args) for args in [(), (1, 2, 3, 4)]] + [
+                outcome(lambda: f(1, a=2)), outcome(lambda: f(1, d=2))]
+
+        assert errors(jit(twin(callee))) == errors(twin(callee))
+        del bad
+    finally:
+        from ember.runtime import install
+
+        install.uninstall(callee)

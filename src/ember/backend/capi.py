@@ -84,6 +84,9 @@ FUNCTIONS: dict[str, str] = {
     # (tstate, frame, method or NULL, args, npos, kwnames, at_call, owned, site cache)
     # -> CALL's result; bit k of `owned` (0: method, k: args[k]) hands that operand over
     "ember.c.call": "O:PPOPLOPLP",
+    # (frame, callee's code, the exception handled at the call, at_call): an inline
+    # direct call failed; prev_instr back to the CALL unless the callee's frame ran
+    "ember.c.call_failed": "V:POOP",
     "_PyObject_LookupAttr": "I:OOP",
     "PyObject_GetItem": "O:OO",
     "PyObject_SetItem": "I:OOO",

@@ -216,6 +216,12 @@ def _emit_xdecref(builder: ir.IRBuilder, obj: ir.Value) -> None:
 # --- stepping aside for tracers, profilers and other monitoring tools -----------------
 
 
+def other_tools(builder: ir.IRBuilder, monitors: ir.Value) -> ir.Value:
+    """i1: a tool other than Ember's has an event on in `monitors` (a _Py_Monitors or
+    _Py_LocalMonitors: 15 bytes, a bit per tool)."""
+    return _other_tools(builder, monitors)
+
+
 def _other_tools(builder: ir.IRBuilder, monitors: ir.Value) -> ir.Value:
     lo = builder.load(as_ptr(builder, monitors), typ=I64)
     hi = _field(builder, monitors, 8, I64)

@@ -15,15 +15,20 @@ import sys
 from llvmlite import ir
 
 from ember import abi
-from ember.backend import support
+from ember.backend import capi, support
+from ember.backend.entry import C_DEPTH_LIMIT
 from ember.ir import ops
 from ember.ir import types as T
 from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
 OBJ = support.OBJ
-#: A call site's cache (src/ember/_calls.c CallCache: the compiled callee it last saw).
+#: A call site's cache (src/ember/_calls.c CallCache: the compiled callee it last saw:
+#: entry, body, its native-call counter, its argument count).
 CALL_CACHE = ir.ArrayType(support.I64, 4)
+#: INLINE_CACHE_ENTRIES_CALL of 3.12: prev_instr rests on the last while a Python
+#: function runs.
+CALL_CACHE_ENTRIES = 3
 
 
 def _array(cx, n: int, name: str):
@@ -56,10 +61,110 @@ def lower_call(cx, op):
     # One call of Ember's C (src/ember/_calls.c): ceval.c's CALL, prev_instr as the
     # interpreter leaves it, and CPython's own CALL specialisations as fast paths.
     cache = cx.site_global("ccache", CALL_CACHE)
-    res = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos), kwnames,
-                  cx.instr_ptr(op.offset), cx.i64(owned), b.bitcast(cache, OBJ))
+    if op.kwnames:
+        res = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos),
+                      kwnames, cx.instr_ptr(op.offset), cx.i64(owned),
+                      b.bitcast(cache, OBJ))
+    else:
+        res = _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache)
     cx.mark_released(dying)
     return cx.check_null(res)
+
+
+def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
+    """A call of the compiled function the site saw last goes straight to its body, here:
+    the same checks as `ember.c.call`'s direct call (its entry at the site cache's, the
+    argument count, no other monitoring tool on, C stack to spare), prev_instr as the
+    interpreter leaves it, then the dying operands released in the order a Python
+    function's frame releases them (the arguments, then the function). Anything else
+    goes through `ember.c.call`, which fills the site cache."""
+    b = cx.b
+    if op.method.type <= T.Null:
+        is_meth = ir.Constant(ir.IntType(1), 0)
+    elif op.method.type <= T.Object:
+        is_meth = ir.Constant(ir.IntType(1), 1)
+    else:
+        is_meth = b.icmp_unsigned("!=", method, NULL)
+    callable_ = cx.v(op.callable)
+    target = b.select(is_meth, method, callable_)
+    nargs = b.add(cx.i64(npos), b.zext(is_meth, support.I64))
+    argv = b.select(is_meth, b.gep(arr, [cx.i64(1)], source_etype=OBJ),
+                    b.gep(arr, [cx.i64(2)], source_etype=OBJ))
+
+    def field(base, off, ty=support.I64):
+        return support.load_field(b, base, off, ty)
+
+    direct = cx.fn.append_basic_block("call.direct")
+    generic = cx.fn.append_basic_block("call.generic")
+    check = cx.fn.append_basic_block("call.check")
+    is_function = b.icmp_unsigned("==", cx.type_of(target), cx.obj_static("PyFunction_Type"))
+    b.cbranch(is_function, check, generic)
+    b.position_at_end(check)
+    entry = field(cache, 0)
+    same = b.and_(b.icmp_unsigned("==", field(target, abi.Function.vectorcall), entry),
+                  b.icmp_unsigned("==", field(cache, 24), nargs))
+    deep_ok = b.icmp_signed(">=", field(cx.tstate, abi.ThreadState.c_recursion_remaining,
+                                        support.I32), cx.i32(C_DEPTH_LIMIT))
+    glob = support.other_tools(b, capi.declare_object(cx.module, "ember.monitors"))
+    check2 = cx.fn.append_basic_block("call.tools")
+    b.cbranch(b.and_(b.and_(same, deep_ok), b.not_(glob)), check2, generic
+              ).set_weights([99, 1])
+    b.position_at_end(check2)
+    code = field(target, abi.Function.func_code, OBJ)
+    mon = field(code, abi.Code._co_monitoring, OBJ)
+    local_bb = cx.fn.append_basic_block("call.local_tools")
+    b.cbranch(b.icmp_unsigned("==", mon, NULL), direct, local_bb)
+    b.position_at_end(local_bb)
+    local = support.field_address(b, mon, abi.CoMonitoringData.local_monitors)
+    b.cbranch(support.other_tools(b, local), generic, direct)
+
+    b.position_at_end(direct)
+    # The exception handled here (a callee's bare `raise` re-raises it with no entry of
+    # its own): what `ember.c.call_failed` needs if the callee fails.
+    exc_info = field(cx.tstate, abi.ThreadState.exc_info, OBJ)
+    handled = field(exc_info, 0, OBJ)
+    at_call = cx.instr_ptr(op.offset)
+    cx.set_prev_instr(b.gep(at_call, [cx.i64(2 * CALL_CACHE_ENTRIES)],
+                            source_etype=support.I8))
+    counter = field(cache, 16, OBJ.as_pointer())
+    b.store(b.add(b.load(counter, typ=support.I64), cx.i64(1)),
+            b.bitcast(counter, support.I64.as_pointer()))
+    body = b.inttoptr(field(cache, 8), support.BODY.as_pointer())
+    res_direct = b.call(body, [target, argv, cx.tstate])
+    with b.if_then(b.icmp_unsigned("==", res_direct, NULL), likely=False):
+        cx.call("ember.c.call_failed", cx.frame, code, handled, at_call)
+    # A Python function's frame releases its parameters in order, then the function.
+    own = cx.own
+    roots = [own.root_of(v) for v in [op.method, op.callable, *op.args]]
+    dying_func = b.select(is_meth, _if_dying(cx, op.method, dying),
+                          _if_dying(cx, op.callable, dying))
+    cx.xdecref(b.select(is_meth, _if_dying(cx, op.callable, dying), NULL))
+    for v, r in zip(op.args, roots[2:], strict=True):
+        if r in dying and r not in roots[:2]:
+            cx.decref(cx.v(v))
+    cx.xdecref(dying_func)
+    direct_end = b.block
+    done = cx.fn.append_basic_block("call.done")
+    b.branch(done)
+
+    b.position_at_end(generic)
+    res_generic = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos),
+                          NULL, cx.instr_ptr(op.offset), cx.i64(owned),
+                          b.bitcast(cache, OBJ))
+    generic_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    res = b.phi(OBJ)
+    res.add_incoming(res_direct, direct_end)
+    res.add_incoming(res_generic, generic_end)
+    return res
+
+
+def _if_dying(cx, v, dying):
+    """The value of operand `v` if its reference dies at this call, else NULL."""
+    if v.type <= T.Null or cx.own.root_of(v) not in dying:
+        return NULL
+    return cx.v(v)
 
 
 @lowers(ops.CallFunctionEx)
