@@ -1,7 +1,8 @@
 """Build hook: compile `src/ember/_hotness.c` (the module) into one extension at install
 time, with `_counter.c` (Ember's hotness counter), `_sampler.c` (the sampler that picks
 what it counts), `_watcher.c` (the function watcher),
-`_quicken.c` (superinstructions back in counted code), `_replies.c` (the thread that waits
+`_quicken.c` (superinstructions back in counted code), `_quiet.c` (how Ember's Python
+runs on the program's threads), `_replies.c` (the thread that waits
 for the compile server), `_caches.c` and `_calls.c` (the C that compiled code calls),
 `_files.c` (stat of a tree, for the code cache), `_loader.c` (loading object code without
 LLVM) and `_start.c` (the start).
@@ -48,7 +49,7 @@ PACKAGE = ROOT / "src" / "ember"
 SOURCE = PACKAGE / "_hotness.c"
 #: Compiled into the same extension: what compiled code calls (attribute caches, CALL).
 EXTRA_SOURCES = ("_caches.c", "_calls.c", "_counter.c", "_files.c", "_loader.c", "_quicken.c",
-                 "_replies.c", "_sampler.c", "_start.c", "_watcher.c")
+                 "_quiet.c", "_replies.c", "_sampler.c", "_start.c", "_watcher.c")
 #: defaults.py's settings that the C start (`_start.c`) and the sampler (`_sampler.c`) use,
 #: passed as -DEMBER_<NAME>.
 DEFAULTS = ("DEFAULT_THRESHOLD", "BACK_EDGES_PER_CALL", "WARMUP_MS", "MONITORING_TOOL",

@@ -54,11 +54,11 @@
  *     it (`decide`, when the reply came: see _replies.c). Any other result means "not
  *     now": the count starts again from zero.
  *   - if on_hot raises (it should not: the driver catches everything), the error is
- *     cleared and counted in `errors`, and the code is marked decided. A KeyboardInterrupt
- *     that arrived while the hook ran is not lost: SIGINT is re-tripped
- *     (PyErr_SetInterrupt), so the program gets it at its next eval-breaker check, as it
- *     would have without Ember (a Python SIGINT handler of the program's own that raised
- *     inside the hook runs a second time there: a known difference).
+ *     cleared and counted in `errors`, and the code is marked decided. Signals' Python
+ *     handlers do not run inside the hook (_quiet.c): one that arrives meanwhile runs
+ *     at the program's next eval-breaker check, right after the hook at a PY_START, and
+ *     its exception reaches the program as without Ember. A KeyboardInterrupt raised in
+ *     the hook all the same is not lost: SIGINT is re-tripped (PyErr_SetInterrupt).
  *
  * Re-entrancy: CPython sets tstate->tracing while any monitoring callback runs, so code
  * that on_hot runs (the compiler, the standard library it uses) fires no events on this

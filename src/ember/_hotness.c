@@ -17,7 +17,7 @@
 
 /* Bumped whenever the Python side must change with this module or the counter
    (ember.runtime.hotness checks). */
-#define EMBER_HOTNESS_VERSION 13
+#define EMBER_HOTNESS_VERSION 14
 
 /* (function, argument types) of the _PyInterpreterFrame `frame` running `code`: the
    function object and the type of each of its parameters' slots (None if unbound), read
@@ -264,6 +264,11 @@ static PyMethodDef module_methods[] = {
      "only sleeps (else as replies_stop)."},
     {"replies_forget", ember_replies_forget, METH_NOARGS,
      "replies_forget(): in a fork's child (the parent's thread is not there)."},
+    {"replies_before_fork", ember_replies_before_fork, METH_NOARGS,
+     "replies_before_fork(): before os.fork(): the thread ended, and none started until "
+     "replies_after_fork()."},
+    {"replies_after_fork", ember_replies_after_fork, METH_NOARGS,
+     "replies_after_fork(): in the fork's parent: the thread again, if it was waiting."},
     {"replies_send", (PyCFunction)(void (*)(void))ember_replies_send, METH_FASTCALL,
      "replies_send(fd, data) -> int: have the thread write data to fd (non-blocking) as "
      "fd takes it; the bytes not written yet. OSError if a write to fd failed."},
@@ -272,7 +277,10 @@ static PyMethodDef module_methods[] = {
      "blocking) of what waits for it, drop the rest."},
     {"wait_readable", (PyCFunction)(void (*)(void))ember_wait_readable, METH_FASTCALL,
      "wait_readable(fd, timeout_ms) -> bool: wait without the GIL until reading fd would "
-     "not block, for timeout_ms at most."},
+     "not block, for timeout_ms at most, or until a signal (see _quiet.c)."},
+    {"signals_waiting", ember_signals_waiting_py, METH_NOARGS,
+     "signals_waiting() -> bool: Ember's code runs on the main thread and a signal's "
+     "handler waits for the program (see _quiet.c)."},
     {"register_direct", (PyCFunction)(void (*)(void))register_direct, METH_FASTCALL,
      "register_direct(entry, body, native_calls, argcount): compiled callers may call "
      "body directly for calls of argcount positional arguments."},

@@ -15,21 +15,28 @@ int ember_counter_mark(PyObject *counter, PyObject *code);
 void ember_counter_set_waits(PyObject *counter, int waits);
 
 /* _sampler.c: the Sampler type, a Sampler for `counter` (NULL: none) and its watch, the
-   notes on code objects (small ones, for the counter), and Ember's Python run quietly:
-   no collection triggered, the youngest generation's count put back. */
+   notes on code objects (small ones, for the counter). */
 PyObject *ember_sampler_type(void);
 PyObject *ember_sampler_new(PyObject *counter);
 int ember_sampler_watch(PyObject *sampler, int fd, long long wake_ns, PyObject *tick);
 int ember_note_small(PyObject *code);
 PyObject *ember_notes_take_small(void);
+
+/* _quiet.c: Ember's Python run quietly: no collection triggered, the youngest
+   generation's count put back, signals' Python handlers left to the program's next
+   eval-breaker check; whether one waits (a wait of Ember's then gives up). */
 typedef struct {
     int count;
     Py_ssize_t collections;
     int enabled;
+    unsigned long main_thread; /* deferred its signal handling (0: did not) */
 } EmberQuiet;
 void ember_quiet_begin(EmberQuiet *quiet);
 void ember_quiet_end(EmberQuiet *quiet);
 PyObject *ember_quietly(PyObject *callable, PyObject *const *args, size_t nargsf);
+int ember_signals_waiting(void);
+PyObject *ember_signals_waiting_py(PyObject *module, PyObject *ignored);
+PyObject *ember_wait_readable(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* _hotness.c: (function, argument types) of a _PyInterpreterFrame running `code`, or None
    (the two tuples untracked by the collector with `untracked`). */
@@ -60,7 +67,8 @@ PyObject *ember_replies_forget(PyObject *module, PyObject *ignored);
 PyObject *ember_replies_leave(PyObject *module, PyObject *ignored);
 PyObject *ember_replies_send(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *ember_replies_close(PyObject *module, PyObject *fd);
-PyObject *ember_wait_readable(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *ember_replies_before_fork(PyObject *module, PyObject *ignored);
+PyObject *ember_replies_after_fork(PyObject *module, PyObject *ignored);
 
 /* _loader.c: load_object(data, resolve) -> {name: address}. */
 PyObject *ember_load_object(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

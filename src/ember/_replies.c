@@ -29,34 +29,51 @@
  * if nobody calls replies_watch.
  *
  * The thread exists only while there is something to wait for or to write
- * (`replies_watch` and `replies_send` start it, `replies_stop` ends and joins it). At
- * exit, `replies_leave` ends it without the join when it only sleeps: waking a thread
- * and waiting for it to be scheduled and end costs the exit some 0.1-0.3 ms of wall time,
- * a whole percent of a short program, and a thread that never touches Python again can
- * just as well end with the process. Before os.fork() the runtime stops it (3.12 warns
- * about forking a process with threads, and counts OS threads), and starts it again
- * after; requests not written yet stay buffered meanwhile. It blocks every signal, so
- * they reach the main thread as under CPython. Its only trace, while it runs, is one
- * more OS thread in /proc/self/status.
+ * (`replies_watch` and `replies_send` start it, `replies_stop` ends it). It blocks every
+ * signal, so they reach the program's threads as under CPython. Its only trace, while it
+ * runs, is one more OS thread in /proc/self/status.
+ *
+ * Ending it. Any of the program's threads may stop it (the runtime's hook or tick runs on
+ * whichever thread got hot), and os.fork() may come from any of them while another one
+ * stops or starts it, or waits for a compile without the GIL. Two stops once joined the
+ * same thread: the second join, on a handle freed by the first and reused by the thread
+ * the fork's hook started next, never returned, and the program hung (issue 24: one run
+ * in four of a thread forking while the main thread waited for compiles). So a thread is
+ * given up exactly once, under `lock`: whoever gives it up takes its handle (`running`
+ * is cleared, so nobody else sees it), starts a new `generation` and closes the write end
+ * of its poke pipe. The thread, woken by that, sees the generation change and ends
+ * without touching Python or the state here again (it checks the generation under the
+ * lock before every step that would, and after taking the GIL for its callback). The one
+ * who gave it up joins it, at most JOIN_TIMEOUT_MS (then detaches it: it ends by itself),
+ * or detaches it: `replies_leave` at exit, when it only sleeps (waking a thread and
+ * waiting for it to be scheduled and end costs the exit some 0.1-0.3 ms of wall time, a
+ * whole percent of a short program). A thread that gives itself up (from its own callback,
+ * which cannot join itself) leaves its handle to be joined by the next stop or fork
+ * (`reaped`). A new thread may start as soon as the old one is given up; they share
+ * nothing but `lock`.
+ *
+ * Forks. No thread of this module may exist at an os.fork() (3.12 warns about forking a
+ * process with threads, and counts OS threads), nor start while one is under way:
+ * `replies_before_fork` gives the thread up and waits (bounded) until every thread of
+ * this module has ended, and no thread starts until `replies_after_fork` (in the parent),
+ * which starts one again for what was being waited for; requests not written yet stay
+ * buffered meanwhile. In the child, where the parent's threads do not exist,
+ * `replies_forget` starts from nothing.
  *
  * The callback returns False when it cannot act now (Ember's own code is under way);
  * then the thread stops watching the reply pipe until replies_watch is called again, or
  * PAUSE_RETRY_MS have passed.
- *
- * The callback may itself call replies_watch (new fd or wake time) or replies_stop; on
- * the thread's own callback, replies_stop cannot join, so the thread ends by itself
- * after the callback and detaches (`self_stop`), unless it is watched again first.
  */
 
 #define PY_SSIZE_T_CLEAN
 #define Py_BUILD_CORE_MODULE 1
 #include <Python.h>
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,21 +89,27 @@
 /* How long a callback's "not now" holds at most, before the thread asks again (ms): the
    end of Ember's code normally calls replies_watch first; this is in case none does. */
 #define PAUSE_RETRY_MS 100
+/* The longest wait for a thread given up to end (ms): woken by its poke pipe, it ends at
+   once, unless it waits for the GIL (then it gets it soon: the waiter releases it). */
+#define JOIN_TIMEOUT_MS 2000
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ended = PTHREAD_COND_INITIALIZER; /* a thread ended (`live`) */
 static pthread_t thread;
-static int running = 0;            /* a thread exists */
-static int stopping = 0;           /* replies_stop from another thread: it joins */
-static int self_stop = 0;          /* replies_stop from the thread's own callback */
+static int running = 0;            /* the current thread exists, and nobody gave it up */
+/* The current thread's: a thread whose generation is not this one was given up. */
+static unsigned long generation = 0;
+static int live = 0;               /* threads not ended yet, given up or not */
+static pthread_t reaped;           /* one that gave itself up, to join (`has_reaped`) */
+static int has_reaped = 0;
+static int forking = 0;            /* between replies_before_fork and replies_after_fork */
 static int scheduled = 0;          /* the callback is asked for and has not run yet */
+static int ensuring = 0;           /* the thread takes the GIL to run the callback itself */
 static int paused = 0;             /* the callback said "not now": wait (see above) */
 static int reply_fd = -1;
 static unsigned long long wake_ns = 0;  /* also call back at this time (0: never) */
-static int poke[2] = {-1, -1};     /* wakes the thread from poll() */
+static int poke[2] = {-1, -1};     /* wakes the current thread from poll() */
 static PyObject *callback = NULL;  /* touched with the GIL only */
-/* Which thread is the current one: a thread left by replies_leave sees the generation
-   change and ends on its next wake-up without touching Python or the state above. */
-static unsigned long generation = 0;
 /* Requests not written yet: out_len bytes for out_fd (non-blocking), written by the
    thread with `lock` held (so a closed fd is never written after replies_close).
    out_errno: a write failed (the server is gone); reported by the next replies_send. */
@@ -108,6 +131,7 @@ now_ns(void)
     return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
 }
 
+/* With `lock` held. */
 static int
 on_own_thread(void)
 {
@@ -131,11 +155,75 @@ break_eval(void)
 static void
 wake_thread(void)
 {
+    pthread_mutex_lock(&lock);
     if (poke[1] >= 0) {
         char c = 0;
         ssize_t n = write(poke[1], &c, 1);
         (void)n;  /* a full pipe already wakes it */
     }
+    pthread_mutex_unlock(&lock);
+}
+
+/* With `lock` held: the current thread is nobody's any more (see the header); the caller
+   joins or detaches it. What it waited for stays (a fork's hook starts a thread for it
+   again); `unwatch` forgets it too. */
+static void
+give_up(int unwatch)
+{
+    running = 0;
+    generation++;
+    scheduled = paused = 0;
+    if (poke[1] >= 0) {
+        close(poke[1]);  /* wakes it: its read end sees the pipe closed */
+    }
+    poke[0] = poke[1] = -1;  /* the read end is the thread's to close */
+    if (unwatch) {
+        reply_fd = -1;
+        wake_ns = 0;
+    }
+}
+
+/* Without the GIL: wait for a thread given up (JOIN_TIMEOUT_MS at most: then it is
+   detached, and ends by itself). */
+static void
+join_given_up(pthread_t t)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += JOIN_TIMEOUT_MS / 1000;
+    deadline.tv_nsec += (JOIN_TIMEOUT_MS % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    if (pthread_timedjoin_np(t, NULL, &deadline) == ETIMEDOUT) {
+        pthread_detach(t);
+    }
+}
+
+/* With the GIL: join `t` (if `join`) and the thread that gave itself up, if any (unless it
+   is this one: it is joined by the next stop). */
+static void
+join_threads(pthread_t t, int join)
+{
+    pthread_mutex_lock(&lock);
+    pthread_t other = reaped;
+    int join_other = has_reaped && !pthread_equal(reaped, pthread_self());
+    if (join_other) {
+        has_reaped = 0;
+    }
+    pthread_mutex_unlock(&lock);
+    if (!join && !join_other) {
+        return;
+    }
+    Py_BEGIN_ALLOW_THREADS  /* a thread may wait for the GIL, for its callback */
+    if (join) {
+        join_given_up(t);
+    }
+    if (join_other) {
+        join_given_up(other);
+    }
+    Py_END_ALLOW_THREADS
 }
 
 /* With `lock` held. */
@@ -175,17 +263,6 @@ write_out(void)
     }
 }
 
-/* On the thread (every signal blocked, so a server that is gone gives EPIPE). */
-static void
-write_requests(unsigned long own_generation)
-{
-    pthread_mutex_lock(&lock);
-    if (own_generation == generation) {
-        write_out();
-    }
-    pthread_mutex_unlock(&lock);
-}
-
 /* With `lock` held, on the program's thread: write_out with SIGPIPE held back, and the
    one a write to a server that is gone raises taken back, so that a program that set
    SIGPIPE's default action (die) does not die of it. */
@@ -207,14 +284,18 @@ write_out_here(void)
 }
 
 /* With the GIL, on the main thread (a pending call) or on the thread (its fallback): the
-   callback, once per request, its errors swallowed (the JIT never breaks the program; a
-   KeyboardInterrupt is given back to the program). */
+   callback of generation `arg`, once per request, its errors swallowed (the JIT never
+   breaks the program; a KeyboardInterrupt is given back to the program). Nothing if
+   that thread was given up meanwhile: its request is not the current thread's. */
 static int
-run_callback(void *Py_UNUSED(arg))
+run_callback(void *arg)
 {
+    unsigned long own = (unsigned long)(uintptr_t)arg;
     pthread_mutex_lock(&lock);
-    int asked = scheduled;
-    scheduled = 0;
+    int asked = scheduled && own == generation;
+    if (asked) {
+        scheduled = 0;
+    }
     pthread_mutex_unlock(&lock);
     if (!asked || callback == NULL) {
         return 0;  /* the other way ran it already, or the watch was stopped */
@@ -227,7 +308,9 @@ run_callback(void *Py_UNUSED(arg))
     if (res == Py_False) {
         /* Not now (Ember's own code is under way): it calls replies_watch when done. */
         pthread_mutex_lock(&lock);
-        paused = 1;
+        if (own == generation) {
+            paused = 1;
+        }
         pthread_mutex_unlock(&lock);
     }
     if (res == NULL) {
@@ -243,6 +326,28 @@ run_callback(void *Py_UNUSED(arg))
     return 0;
 }
 
+/* The thread's fallback: run the callback itself, with the GIL, unless it was given up
+   (checked again once it has the GIL: whoever gives it up holds the GIL). `ensuring` tells
+   replies_leave that it must be joined: at exit, a thread that is taking the GIL could
+   otherwise do so while the interpreter finalises. */
+static void
+run_callback_here(unsigned long own)
+{
+    pthread_mutex_lock(&lock);
+    int go = own == generation && scheduled;
+    ensuring = go;
+    pthread_mutex_unlock(&lock);
+    if (!go) {
+        return;
+    }
+    PyGILState_STATE g = PyGILState_Ensure();
+    run_callback((void *)(uintptr_t)own);
+    PyGILState_Release(g);
+    pthread_mutex_lock(&lock);
+    ensuring = 0;
+    pthread_mutex_unlock(&lock);
+}
+
 /* The poll() timeout in ms for a deadline (0: none, -1) that may be passed already. */
 static int
 timeout_until(unsigned long long deadline, unsigned long long now)
@@ -251,6 +356,20 @@ timeout_until(unsigned long long deadline, unsigned long long now)
         return -1;
     }
     return now >= deadline ? 0 : (int)((deadline - now) / 1000000 + 1);
+}
+
+/* With `lock` held, on the thread, given up by itself (its callback stopped it, or it
+   cannot wait): the next stop or fork joins it (one at a time: another is detached). */
+static void
+reap_later(void)
+{
+    if (has_reaped) {
+        pthread_detach(pthread_self());
+    }
+    else {
+        reaped = pthread_self();
+        has_reaped = 1;
+    }
 }
 
 static void *
@@ -264,21 +383,7 @@ thread_main(void *arg)
         pthread_mutex_lock(&lock);
         if (own.generation != generation) {
             pthread_mutex_unlock(&lock);
-            close(own.poke_fd);  /* left at exit (detached); the write end is closed */
-            return NULL;
-        }
-        if (stopping) {
-            pthread_mutex_unlock(&lock);
-            return NULL;  /* replies_stop joins it */
-        }
-        if (self_stop) {
-            /* Ended by its own callback, and not watched again since: nobody joins it. */
-            pthread_detach(pthread_self());
-            running = self_stop = scheduled = 0;
-            reply_fd = -1;
-            wake_ns = 0;
-            pthread_mutex_unlock(&lock);
-            return NULL;
+            break;  /* given up: whoever did joins it, or detached it */
         }
         int sched = scheduled, was_paused = paused, fd = paused ? -1 : reply_fd;
         unsigned long long wake = paused ? 0 : wake_ns;
@@ -308,13 +413,20 @@ thread_main(void *arg)
         if (n < 0) {
             if (errno != EINTR) {
                 pthread_mutex_lock(&lock);
-                self_stop = !stopping;  /* cannot wait: end as if stopped */
+                if (own.generation == generation) {
+                    give_up(1);  /* cannot wait: end as if stopped */
+                    reap_later();
+                }
                 pthread_mutex_unlock(&lock);
             }
             continue;
         }
         if (fds[2].revents) {
-            write_requests(own.generation);
+            pthread_mutex_lock(&lock);
+            if (own.generation == generation) {
+                write_out();
+            }
+            pthread_mutex_unlock(&lock);
         }
         if (fds[0].revents) {
             char buf[64];
@@ -329,9 +441,7 @@ thread_main(void *arg)
             }
             if (t - asked_at >= MAIN_THREAD_GRACE_MS * 1000000ull) {
                 /* The main thread is busy elsewhere: run the callback here. */
-                PyGILState_STATE g = PyGILState_Ensure();
-                run_callback(NULL);
-                PyGILState_Release(g);
+                run_callback_here(own.generation);
                 asked_at = 0;
             }
             else {
@@ -343,7 +453,9 @@ thread_main(void *arg)
         if (was_paused) {
             if (t - paused_at >= PAUSE_RETRY_MS * 1000000ull) {
                 pthread_mutex_lock(&lock);
-                paused = 0;  /* ask again: a reply may be waiting */
+                if (own.generation == generation) {
+                    paused = 0;  /* ask again: a reply may be waiting */
+                }
                 pthread_mutex_unlock(&lock);
             }
             continue;
@@ -355,7 +467,7 @@ thread_main(void *arg)
         pthread_mutex_lock(&lock);
         if (own.generation != generation) {
             pthread_mutex_unlock(&lock);
-            continue;  /* left meanwhile: end at the top, asking for nothing */
+            continue;  /* given up meanwhile: end at the top, asking for nothing */
         }
         if (wake && t >= wake) {
             wake_ns = 0;
@@ -363,29 +475,24 @@ thread_main(void *arg)
         scheduled = 1;
         pthread_mutex_unlock(&lock);
         /* A full queue (other pending calls) is fine: the fallback runs it. */
-        (void)Py_AddPendingCall(run_callback, NULL);
+        (void)Py_AddPendingCall(run_callback, (void *)(uintptr_t)own.generation);
         break_eval();
     }
+    close(own.poke_fd);
+    pthread_mutex_lock(&lock);
+    live--;
+    pthread_cond_broadcast(&ended);
+    pthread_mutex_unlock(&lock);
+    return NULL;
 }
 
 /* With the GIL: make sure the thread runs, and tell it the state changed; 0, or -1 with
-   an exception set. */
+   an exception set. While a fork is under way none starts: replies_after_fork does. */
 static int
 keep_running(void)
 {
-    if (poke[0] < 0) {
-        if (pipe(poke) < 0) {
-            PyErr_SetFromErrno(PyExc_OSError);
-            return -1;
-        }
-        for (int i = 0; i < 2; i++) {
-            fcntl(poke[i], F_SETFD, FD_CLOEXEC);
-            fcntl(poke[i], F_SETFL, O_NONBLOCK);
-        }
-    }
     pthread_mutex_lock(&lock);
-    self_stop = 0;  /* a stop from the thread's own callback is taken back */
-    if (running) {
+    if (running || forking) {
         int own = on_own_thread();
         pthread_mutex_unlock(&lock);
         if (!own) {
@@ -393,7 +500,17 @@ keep_running(void)
         }
         return 0;
     }
-    stopping = scheduled = 0;
+    int pipe_fds[2];
+    if (pipe(pipe_fds) < 0) {
+        pthread_mutex_unlock(&lock);
+        PyErr_SetFromErrno(PyExc_OSError);
+        return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(pipe_fds[i], F_SETFD, FD_CLOEXEC);
+        fcntl(pipe_fds[i], F_SETFL, O_NONBLOCK);
+    }
+    scheduled = ensuring = 0;
     /* The thread starts with every signal blocked: a signal (Ctrl-C) must go to the main
        thread, where it interrupts a blocking call such as time.sleep(); and a write to a
        server that is gone gives EPIPE, not SIGPIPE. */
@@ -405,10 +522,13 @@ keep_running(void)
     int err = ENOMEM;
     if (targs != NULL) {
         targs->generation = generation;
-        targs->poke_fd = poke[0];
+        targs->poke_fd = pipe_fds[0];
         err = pthread_create(&thread, NULL, thread_main, targs);
         if (err == 0) {
             running = 1;
+            live++;
+            poke[0] = pipe_fds[0];
+            poke[1] = pipe_fds[1];
         }
         else {
             PyMem_RawFree(targs);
@@ -417,6 +537,8 @@ keep_running(void)
     pthread_mutex_unlock(&lock);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
         errno = err;
         PyErr_SetFromErrno(PyExc_OSError);
         return -1;
@@ -537,115 +659,117 @@ ember_replies_close(PyObject *Py_UNUSED(module), PyObject *arg)
     Py_RETURN_NONE;
 }
 
-/* wait_readable(fd, timeout_ms) -> bool: wait (without the GIL) until reading fd would not
-   block, for timeout_ms at most; False at the timeout, or when a signal came (the caller
-   runs its handlers and asks again). */
-PyObject *
-ember_wait_readable(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
-{
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "wait_readable(fd, timeout_ms)");
-        return NULL;
-    }
-    int fd = (int)PyLong_AsLong(args[0]);
-    long timeout = PyLong_AsLong(args[1]);
-    if (PyErr_Occurred()) {
-        return NULL;
-    }
-    if (timeout < 0 || timeout > INT_MAX) {
-        PyErr_SetString(PyExc_ValueError, "wait_readable: a timeout of 0 to INT_MAX ms");
-        return NULL;
-    }
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    int n;
-    Py_BEGIN_ALLOW_THREADS
-    n = poll(&p, 1, (int)timeout);
-    Py_END_ALLOW_THREADS
-    if (n < 0 && errno != EINTR) {
-        return PyErr_SetFromErrno(PyExc_OSError);
-    }
-    return PyBool_FromLong(n > 0);
-}
-
-/* replies_stop() -> bool: end the thread (True if there was one); joined, unless called
-   from its own callback (then it ends by itself once the callback returns). */
+/* replies_stop() -> bool: end the thread (True if there was one): joined, unless called
+   from its own callback (then it ends by itself once the callback returns, and the next
+   stop or fork joins it). Nothing is waited for any more. */
 PyObject *
 ember_replies_stop(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     pthread_mutex_lock(&lock);
-    if (!running) {
-        pthread_mutex_unlock(&lock);
-        Py_RETURN_FALSE;
+    int had = running, own = on_own_thread();
+    pthread_t t = thread;
+    if (had) {
+        give_up(1);
+        if (own) {
+            reap_later();
+        }
     }
-    if (on_own_thread()) {
-        self_stop = 1;
-        reply_fd = -1;
+    else {
+        reply_fd = -1;  /* (a fork's hook would start one for these) */
         wake_ns = 0;
-        pthread_mutex_unlock(&lock);
-        Py_RETURN_TRUE;
     }
-    stopping = 1;
-    pthread_t joined = thread;
-    pthread_mutex_unlock(&lock);
-    wake_thread();
-    Py_BEGIN_ALLOW_THREADS  /* its fallback may be waiting for the GIL */
-    pthread_join(joined, NULL);
-    Py_END_ALLOW_THREADS
-    pthread_mutex_lock(&lock);
-    running = 0;
-    stopping = self_stop = scheduled = 0;
-    reply_fd = -1;
-    wake_ns = 0;
     pthread_mutex_unlock(&lock);
     Py_CLEAR(callback);  /* a call still queued then does nothing */
-    Py_RETURN_TRUE;
+    join_threads(t, had && !own);
+    return PyBool_FromLong(had);
 }
 
 /* replies_leave() -> bool: at exit, end the thread (True if there was one) without
-   waiting for it. A thread that only sleeps in poll() is left to the process's end: it
-   is detached, given up (a new generation, and its poke pipe, whose write end is closed
-   so that it wakes and ends by itself), and never touches Python again. One that has a
-   callback asked for or under way, and a call from its own callback, take replies_stop's
-   way. */
+   waiting for it. A thread that only sleeps in poll() is given up and detached: it ends
+   with the process, or before, never touching Python again. One that has a callback
+   asked for or under way, and a call from its own callback, take replies_stop's way. */
 PyObject *
 ember_replies_leave(PyObject *module, PyObject *ignored)
 {
     pthread_mutex_lock(&lock);
-    if (!running || scheduled || on_own_thread()) {
+    if (!running || scheduled || ensuring || on_own_thread()) {
         pthread_mutex_unlock(&lock);
         return ember_replies_stop(module, ignored);
     }
-    generation++;
     pthread_detach(thread);
-    running = 0;
-    stopping = self_stop = paused = 0;
-    reply_fd = -1;
-    wake_ns = 0;
-    int write_end = poke[1];
-    poke[0] = poke[1] = -1;  /* the next replies_watch makes a new pipe for its thread */
+    give_up(1);
+    if (has_reaped) {
+        pthread_detach(reaped);
+        has_reaped = 0;
+    }
     pthread_mutex_unlock(&lock);
-    close(write_end);
     Py_CLEAR(callback);
     Py_RETURN_TRUE;
 }
 
-/* replies_forget(): in a fork's child, where the thread does not exist. */
+/* replies_before_fork(): no thread of this module at the fork (see the header): the
+   thread given up and joined, and any other that was given up waited for (bounded); none
+   starts until replies_after_fork. Called with the GIL, on the thread that forks. */
+PyObject *
+ember_replies_before_fork(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    pthread_mutex_lock(&lock);
+    forking = 1;
+    int had = running && !on_own_thread();
+    pthread_t t = thread;
+    if (had) {
+        give_up(0);
+    }
+    pthread_mutex_unlock(&lock);
+    join_threads(t, had);
+    /* Threads given up by others (who join them meanwhile, without the GIL), or left. */
+    Py_BEGIN_ALLOW_THREADS
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += JOIN_TIMEOUT_MS / 1000 + 1;
+    pthread_mutex_lock(&lock);
+    while (live > 0 && pthread_cond_timedwait(&ended, &lock, &deadline) != ETIMEDOUT) {
+    }
+    pthread_mutex_unlock(&lock);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* replies_after_fork(): in the parent, after the fork: a thread again for what is waited
+   for, or written, if anything. */
+PyObject *
+ember_replies_after_fork(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
+{
+    pthread_mutex_lock(&lock);
+    forking = 0;
+    int wanted = (callback != NULL && (reply_fd >= 0 || wake_ns))
+        || (out_fd >= 0 && out_len && !out_errno);
+    pthread_mutex_unlock(&lock);
+    if (wanted && keep_running() < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* replies_forget(): in a fork's child, where no thread of the parent's exists. */
 PyObject *
 ember_replies_forget(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-    lock = fresh;  /* the parent's thread may have held it at the fork */
+    pthread_cond_t fresh_cond = PTHREAD_COND_INITIALIZER;
+    lock = fresh;  /* a parent's thread may have held it at the fork */
+    ended = fresh_cond;
     /* The poke pipe is the parent's too: a thread of the child's reading it would eat
-       the byte that wakes the parent's thread, and the parent's replies_stop would then
-       wait for its join forever. The child makes its own at its next replies_watch. */
+       the byte that wakes the parent's thread. The child makes its own for its thread. */
     for (int i = 0; i < 2; i++) {
         if (poke[i] >= 0) {
             close(poke[i]);
             poke[i] = -1;
         }
     }
-    running = 0;
-    stopping = self_stop = scheduled = paused = 0;
+    generation++;
+    running = live = has_reaped = forking = 0;
+    scheduled = ensuring = paused = 0;
     reply_fd = -1;
     wake_ns = 0;
     /* Requests for the parent's server are not the child's to send. */

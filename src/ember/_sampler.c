@@ -1,6 +1,6 @@
 /* ember._hotness.Sampler: which functions are worth counting, found by sampling the running
- * frames (why, and what it misses: runtime/sampler.py). Also the one way Ember's Python runs
- * on the program's threads (`ember_quietly`), and the notes Ember keeps on code objects.
+ * frames (why, and what it misses: runtime/sampler.py). Also the notes Ember keeps on code
+ * objects.
  *
  * Nothing here runs Python code or creates an object the cycle collector tracks while it
  * samples. A program sees what Ember does between two of its bytecodes through
@@ -33,16 +33,7 @@
  *
  * A Sampler is also the callback of the native thread of _replies.c (`watch`): at every
  * interval it samples, in C; when the compile server's reply pipe is readable, or at a
- * time the runtime asked for, it calls the runtime's `tick` (Python), quietly.
- *
- * Quietly (`ember_quietly`): Ember's Python code on the program's threads (the counter's
- * hook, a tick) runs with automatic collection off, and the count of the youngest
- * generation is put back afterwards: its allocations never trigger a collection at a point
- * the program did not, and gc.get_count() reads the same before and after it. (Another
- * thread of the program that runs while that code waits without the GIL, in a compile
- * under `-X jit-background=off`, collects nothing meanwhile either.) The objects it keeps
- * stay visible in gc.get_objects(); the runtime keeps them to plain values, or untracks
- * them (_hotness.untrack).
+ * time the runtime asked for, it calls the runtime's `tick` (Python), quietly (_quiet.c).
  *
  * A Sampler is not tracked by the collector itself (made at the end of the warm-up, at an
  * arbitrary point): `stop` drops its references to the runtime, which are its only cycle.
@@ -166,41 +157,6 @@ ember_notes_take_small(void)
         }
     }
     return out;
-}
-
-/* -- quietly ---------------------------------------------------------------------------- */
-
-void
-ember_quiet_begin(EmberQuiet *quiet)
-{
-    struct _gc_runtime_state *gc = &PyInterpreterState_Get()->gc;
-    quiet->count = gc->generations[0].count;
-    quiet->collections = gc->generation_stats[0].collections;
-    quiet->enabled = PyGC_Disable();
-}
-
-void
-ember_quiet_end(EmberQuiet *quiet)
-{
-    struct _gc_runtime_state *gc = &PyInterpreterState_Get()->gc;
-    if (quiet->enabled) {
-        PyGC_Enable();
-    }
-    /* Unless the program's own collection, due before, ran meanwhile: then the count is
-       what that left. */
-    if (gc->generation_stats[0].collections == quiet->collections) {
-        gc->generations[0].count = quiet->count;
-    }
-}
-
-PyObject *
-ember_quietly(PyObject *callable, PyObject *const *args, size_t nargsf)
-{
-    EmberQuiet quiet;
-    ember_quiet_begin(&quiet);
-    PyObject *res = PyObject_Vectorcall(callable, args, nargsf, NULL);
-    ember_quiet_end(&quiet);
-    return res;
 }
 
 /* -- the sampler ------------------------------------------------------------------------ */

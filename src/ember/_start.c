@@ -227,13 +227,15 @@ watch(PyObject *module)
 }
 
 /* The timer's thread must not exist at a fork (3.12 warns about forking a process with
-   threads): stopped before, started again after, in the parent and in the child (where
-   the parent's thread is not). Once the runtime has taken over, its own hooks do it. */
+   threads): ended before (_replies.c), started again after, in the parent and in the
+   child (where the parent's thread is not). Once the runtime has taken over, its own
+   hooks do it; the parent's after-hook lets threads start again whatever the phase (it
+   may have changed while the fork's hooks released the GIL). */
 static PyObject *
 before_fork(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 {
     if (phase == WARMING_UP || phase == SAMPLING) {
-        return ember_replies_stop(NULL, NULL);
+        return ember_replies_before_fork(NULL, NULL);
     }
     Py_RETURN_NONE;
 }
@@ -241,12 +243,14 @@ before_fork(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(ignored))
 static PyObject *
 after_fork(PyObject *module, int child)
 {
+    PyObject *res = child ? ember_replies_forget(module, NULL)
+                          : ember_replies_after_fork(module, NULL);
+    if (res == NULL) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(res);
     if (phase != WARMING_UP && phase != SAMPLING) {
         Py_RETURN_NONE;
-    }
-    if (child) {
-        PyObject *res = ember_replies_forget(module, NULL);
-        Py_XDECREF(res);
     }
     if (watch(module) < 0) {
         PyErr_Clear();

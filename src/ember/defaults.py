@@ -64,7 +64,7 @@ HOOK_PENDING = 1
 #: The `sys.monitoring` tool Ember counts with.
 MONITORING_TOOL = 5  # sys.monitoring.OPTIMIZER_ID
 #: The `ember._hotness` this Ember was written for (its VERSION constant).
-HOTNESS_VERSION = 13
+HOTNESS_VERSION = 14
 #: Recursion headroom the hook needs: Python frames and C recursion units (the compiler's
 #: deepest stack, measured below the hook, is 78 Python frames and 73 C units for the first
 #: compile, 26 and 30 later; see runtime/driver.py).

@@ -90,6 +90,11 @@ class ServerError(Exception):
     """The compile server could not be started, or went away."""
 
 
+class Interrupted(Exception):
+    """A wait for a reply given up: a signal's Python handler waits for the program
+    (src/ember/_quiet.c). The reply is still owed, and `poll` takes it when it comes."""
+
+
 def _write(fd: int, obj) -> None:
     data = marshal.dumps(obj)
     _write_all(fd, len(data).to_bytes(4, "little") + data)
@@ -314,7 +319,10 @@ class Client:
     def wait(self, number: int):
         """The reply to request `number`, waiting for it (the GIL is released while
         waiting) no longer than the server shows signs of life (ServerError then); the
-        replies before it wait for `poll`."""
+        replies before it wait for `poll`. Interrupted, with the reply still owed, when a
+        signal's handler waits for the program: in Ember's hook on the main thread the
+        handler runs only once the hook has returned (src/ember/_quiet.c), so a wait for
+        a compile, which may take seconds, would hold Ctrl-C back that long."""
         from ember import _hotness
 
         while True:
@@ -326,6 +334,8 @@ class Client:
                 self._fail(self.failed or "the compile server went away")
             if not 0 < number <= self._sent or number <= self._answered:
                 raise ServerError(f"no reply to wait for (request {number})")
+            if _hotness.signals_waiting():
+                raise Interrupted(f"request {number}")
             # What has arrived is read before the server's silence is judged: one that
             # blocks writing a reply into a full pipe uses no CPU, and is not stalled.
             due = self.check_due_ns() / 1e9 - time.monotonic()
@@ -498,9 +508,9 @@ def _reap_shell(pid: int) -> None:
             left = deadline - time.monotonic()
             if left <= 0:
                 return
-            if pidfd >= 0:
+            if pidfd >= 0 and not _hotness.signals_waiting():
                 _hotness.wait_readable(pidfd, int(left * 1000) + 1)
-            else:
+            else:  # (a signal that waits for the program does not cut a sleep short)
                 time.sleep(0.0005)
     finally:
         if pidfd >= 0:

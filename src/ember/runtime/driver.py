@@ -35,6 +35,11 @@ the first time (a mismatch turns the JIT off with one warning line), then the co
 (`ember.pipeline.compile(func, options)`, which returns a `backend.entry.Entry` or raises
 `Refused`), then `install`. Any exception from any of it is caught and recorded as
 `internal_error`; it never reaches the program and is printed only if logging is on.
+None of it is the program's: a signal's Python handler never runs inside the hook or a
+tick on the main thread (they run quietly, src/ember/_quiet.c: the handler waits for
+the program's next eval-breaker check, where CPython would run it), so its exception
+is neither caught here nor lost, and a wait for a compile ends when a handler is due
+(remote.compile_now leaves the compile to finish in the background).
 
 Thresholds: `DEFAULT_THRESHOLD` and `BACK_EDGES_PER_CALL` in ember/defaults.py, which says
 how bench/thresholds.py measured them. Most of the C counter's cost is sys.monitoring's
@@ -403,10 +408,11 @@ class Runtime:
         if young:
             return None  # too early to pay for a compile: counted again from zero
         try:
-            self._hot_now(code, seen, in_background=self.background and not marked)
+            pending = self._hot_now(code, seen, in_background=self.background and not marked)
         except Exception as exc:  # noqa: BLE001 - the JIT never breaks the program
             self._internal_error(code, exc)
-        return sys.monitoring.DISABLE
+            return sys.monitoring.DISABLE
+        return pending if pending is not None else sys.monitoring.DISABLE
 
     # -- deciding ----------------------------------------------------------------------
 
@@ -455,17 +461,21 @@ class Runtime:
         profile.record(code, profile.named_types(code, types),
                        dump="profile" in self.options.dump)
 
-    def _hot_now(self, code, seen, in_background: bool = False) -> None:
+    def _hot_now(self, code, seen, in_background: bool = False):
         """Decide about `code` now: in the compile server, waiting for it (unless
-        `in_background`: then on Ember's thread), else in this process."""
+        `in_background`: then on Ember's thread), else in this process. None, or PENDING
+        (an int, for the C counter) if the wait was given up for a signal's handler and
+        the compile goes on in the background (remote.compile_now)."""
         got = self.function_and_types(code, seen)
         if got is None:
-            return
+            return None
         func, types = got
-        if self._use_server and self._remote().usable and \
-                self._remote().compile_now(func, types):
-            return
+        if self._use_server and self._remote().usable:
+            done = self._remote().compile_now(func, types)
+            if done:
+                return None if done is True else done
         self.compile_here(func, types, in_background)
+        return None
 
     def compile_here(self, func, types, in_background: bool | None = None) -> None:
         """Compile `func` in this process: on a thread of Ember's in the background
@@ -631,14 +641,17 @@ _AT_FORK: list = []
 
 
 def _before_fork() -> None:
-    # No thread of Ember's at the fork (3.12 warns when forking a multi-threaded process).
+    # No thread of Ember's at the fork (3.12 warns when forking a multi-threaded process),
+    # whichever thread forks, and none started until the fork is done (_replies.c).
     for rt in _AT_FORK:
         if rt.counter_module is not None:
-            rt.counter_module.replies_stop()
+            rt.counter_module.replies_before_fork()
 
 
 def _after_fork_in_parent() -> None:
     for rt in _AT_FORK:
+        if rt.counter_module is not None:
+            rt.counter_module.replies_after_fork()
         if rt.enabled:
             rt._rearm()
 

@@ -20,10 +20,13 @@ So the program's thread spends microseconds per compile (queueing the request, w
 the native thread writes; loading the machine code), never waits for one and pays
 nothing per call while it compiles; a program that ends first has paid only for the
 requests. `compile_now(func, types)` is the synchronous form (threshold 0,
-`-X jit-background=off`, `ember.jit`): send and wait. `drain()` waits for everything
-sent (`ember.stats()`). Those waits are bounded (compileserver.py: PATIENCE_S,
-MAX_SILENCE_S), and the native thread wakes the runtime when a server owing replies
-has been silent that long, so a stall is noticed without a wait too.
+`-X jit-background=off`, `ember.jit`): the code cache, else send and wait. `drain()`
+waits for everything sent (`ember.stats()`). Those waits are bounded (compileserver.py:
+PATIENCE_S, MAX_SILENCE_S), and the native thread wakes the runtime when a server owing
+replies has been silent that long, so a stall is noticed without a wait too. A wait in
+the hook on the main thread also ends when a signal's Python handler is due: the
+handler runs when the hook returns, in the program's code (src/ember/_quiet.c), and the
+compile goes on in the background.
 
 If the server cannot start, goes away, stalls or answers garbage, the runtime compiles
 in this process instead (a thread, or at once), and says so once in `-X jit-log`; if
@@ -387,29 +390,43 @@ class Remote:
 
     # -- at once ----------------------------------------------------------------------
 
-    def compile_now(self, func, types) -> bool:
-        """Compile func in the server and install it before returning; False if there is
-        no server (the caller compiles in this process)."""
-        from ember.runtime import compileserver
-
-        rt = self.rt
+    def compile_now(self, func, types):
+        """Compile func in the server and install it before returning: True, or False if
+        there is no server (the caller compiles in this process), or PENDING if the
+        wait was given up for a signal's handler (compileserver.Interrupted): the compile
+        goes on in the background, as at the defaults, and is installed when its reply
+        comes, while the handler runs as soon as the hook returns."""
         if self._busy:
             return False  # (not reached: hooks do not nest) compiled in this process
         self._busy = True
         try:
-            try:
-                number = self._submit(func, types)
-            except compileserver.ServerError as exc:
-                rt.stats.log(f"{exc}; compiling in this process instead")
-                return False
-            if number is not None:
-                self._drain()  # this one, and anything sent before it (bounded)
+            done = self._compile_now(func, types)
         finally:
             self._busy = False
         self._after_hello()
-        if rt.enabled:
-            self._watch()  # a tick that came meanwhile was told "not now"
-        rt.tick_if_wanted()
+        if self.rt.enabled:
+            self._watch()  # a tick that came meanwhile was told "not now"; or the replies
+        self.rt.tick_if_wanted()
+        return done
+
+    def _compile_now(self, func, types):
+        from ember.runtime import compileserver
+
+        # A cached function is installed here and now, as at the defaults (`hot`):
+        # through the server it would wait behind whatever the server compiles (a long
+        # compile a signal's handler left running, say).
+        if self._from_cache(func, types):
+            return True
+        try:
+            number = self._submit(func, types)
+        except compileserver.ServerError as exc:
+            self.rt.stats.log(f"{exc}; compiling in this process instead")
+            return False
+        if number is not None:
+            try:
+                self._drain()  # this one, and anything sent before it (bounded)
+            except compileserver.Interrupted:
+                return PENDING if id(func.__code__) in self.pending else True
         return True
 
     def load_and_install(self, func, reply) -> None:
