@@ -222,13 +222,14 @@ matches(AttrEntry *e, PyObject *obj)
         && e->type->tp_version_tag == e->version;
 }
 
-/* Move entry i to the front (most recently used first); returns the front entry. */
+/* Entry i comes to the front, where the inline code looks for the kinds it handles
+   only there (a swap: entries 1.. are looked at in any order); returns the front. */
 static AttrEntry *
 to_front(AttrCache *c, int i)
 {
     if (i > 0) {
         AttrEntry e = c->entry[i];
-        memmove(&c->entry[1], &c->entry[0], sizeof(AttrEntry) * i);
+        c->entry[i] = c->entry[0];
         c->entry[0] = e;
     }
     return &c->entry[0];
@@ -722,7 +723,7 @@ PyObject *
 ember_attr_cache_layout(void)
 {
     return Py_BuildValue(
-        "{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
+        "{s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:n,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i}",
         "size", (Py_ssize_t)sizeof(AttrCache),
         "type", (Py_ssize_t)offsetof(AttrEntry, type),
         "version", (Py_ssize_t)offsetof(AttrEntry, version),
@@ -731,6 +732,7 @@ ember_attr_cache_layout(void)
         "value", (Py_ssize_t)offsetof(AttrEntry, value),
         "misses", (Py_ssize_t)offsetof(AttrCache, misses),
         "ENTRY_SIZE", (Py_ssize_t)sizeof(AttrEntry),
+        "ENTRIES", (Py_ssize_t)ENTRIES,
         "ht_cached_keys", (Py_ssize_t)offsetof(PyHeapTypeObject, ht_cached_keys),
         "EMPTY", EMPTY, "INSTANCE_VALUE", INSTANCE_VALUE, "SLOT", SLOT, "MODULE", MODULE,
         "METHOD_NO_DICT", METHOD_NO_DICT, "METHOD_VALUES", METHOD_VALUES,

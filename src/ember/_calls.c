@@ -390,13 +390,55 @@ release_operands(PyObject *method, PyObject **args, Py_ssize_t npos, PyObject *k
 #undef OWNED
 
 /* A call site's cache (a zeroed global of the compiled module, ATTR-cache style): the
-   compiled callee it last saw, so that the direct call needs no table lookup. */
+   compiled callees it saw last, so that the direct call needs no table lookup; the
+   compiled caller checks entry 0 inline (lower/calls.py), and a call of another one
+   brings it to the front (a method of a base class called on several subclasses). */
 typedef struct {
     uintptr_t entry;       /* the callee's vectorcall: a compiled entry */
     body_fn body;
     int64_t *native_calls;
     Py_ssize_t argcount;
+} CallEntry;
+
+#define CALL_ENTRIES 4
+
+typedef struct {
+    CallEntry e[CALL_ENTRIES];
 } CallCache;
+
+/* The site's entry for a compiled callee whose vectorcall is `entry`, at the front;
+   NULL when the callee has no compiled body. */
+static CallEntry *
+call_entry(CallCache *cache, uintptr_t entry)
+{
+    if (cache->e[0].entry == entry) {
+        return &cache->e[0];
+    }
+    int i;
+    for (i = 1; i < CALL_ENTRIES; i++) {
+        if (cache->e[i].entry == entry) {
+            break;
+        }
+    }
+    CallEntry found;
+    if (i < CALL_ENTRIES) {
+        found = cache->e[i];
+    }
+    else {
+        Direct *d = direct_len ? direct_find(entry) : NULL;
+        if (d == NULL) {
+            return NULL;
+        }
+        found.entry = entry;
+        found.body = d->body;
+        found.native_calls = d->native_calls;
+        found.argcount = d->argcount;
+        i = CALL_ENTRIES - 1;
+    }
+    memmove(&cache->e[1], &cache->e[0], sizeof(CallEntry) * i);
+    cache->e[0] = found;
+    return &cache->e[0];
+}
 
 static PyObject NOT_TAKEN_OBJECT;
 #define NOT_TAKEN (&NOT_TAKEN_OBJECT)
@@ -545,25 +587,16 @@ ember_call(PyThreadState *tstate, void *frame_, PyObject *method, PyObject **arg
         uintptr_t entry = (uintptr_t)py->vectorcall;
         /* Every function that runs interpreted has CPython's vectorcall: nothing to
            look up for those. */
-        if (cache->entry != entry && direct_len
-                && entry != (uintptr_t)_PyFunction_Vectorcall) {
-            Direct *d = direct_find(entry);
-            if (d != NULL) {
-                cache->entry = entry;
-                cache->body = d->body;
-                cache->native_calls = d->native_calls;
-                cache->argcount = d->argcount;
-            }
-        }
+        CallEntry *ce = entry != (uintptr_t)_PyFunction_Vectorcall
+            ? call_entry(cache, entry) : NULL;
         PyObject *buf[DIRECT_MAX_PARAMS];
         PyObject **params;
-        if (cache->entry == entry && cache->entry != 0
-                && tstate->c_recursion_remaining >= C_DEPTH_LIMIT
-                && (params = direct_params(py, cache->argcount, target, argv, nargs,
+        if (ce != NULL && tstate->c_recursion_remaining >= C_DEPTH_LIMIT
+                && (params = direct_params(py, ce->argcount, target, argv, nargs,
                                            kwnames, shift, buf)) != NULL
                 && !tools_active(tstate, py)) {
-            (*cache->native_calls)++;
-            res = cache->body((PyObject *)py, params, tstate);
+            (*ce->native_calls)++;
+            res = ce->body((PyObject *)py, params, tstate);
             if (owned) {
                 release_operands(method, args, npos, kwnames, owned);
             }

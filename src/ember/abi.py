@@ -305,6 +305,7 @@ class AttrCache(_Struct):
 
     C_NAME = "AttrCache"
     SIZE = 136
+    ENTRIES = 4
     ENTRY_SIZE = 32
     type = 0
     version = 8  # uint32: the type's tp_version_tag when filled

@@ -50,6 +50,27 @@ def _values(cx, obj):
     return tagged, values
 
 
+def _values_if(cx, obj, cond):
+    """(i1: `cond` and obj's managed dict is inline values, the values array). The word
+    before the object is read only under `cond` (which must imply a managed dict)."""
+    b = cx.b
+    dorv_addr = b.gep(obj, [cx.i64(abi.MANAGED_DICT_OFFSET)], source_etype=support.I8)
+    check = cx.fn.append_basic_block("values.read")
+    start = b.block
+    done = cx.fn.append_basic_block("values.done")
+    b.cbranch(cond, check, done)
+    b.position_at_end(check)
+    dorv = b.load(dorv_addr, typ=support.I64)
+    read_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    word = b.phi(support.I64)
+    word.add_incoming(cx.i64(0), start)
+    word.add_incoming(dorv, read_end)
+    tagged = b.icmp_unsigned("!=", b.and_(word, cx.i64(abi.VALUES_TAG)), cx.i64(0))
+    return tagged, b.inttoptr(b.add(word, cx.i64(abi.VALUES_TAG)), support.OBJ)
+
+
 def _instance_slot(cx, obj, cache, name):
     """The address of the attribute's value when entry 0 of the cache says where it is
     for obj now, and the miss block: (slot address, miss block); the builder is left
@@ -59,7 +80,7 @@ def _instance_slot(cx, obj, cache, name):
     b = cx.b
     same, kind = _cache_guard(cx, obj, cache)
     check = cx.fn.append_basic_block("attr.kind")
-    miss = cx.fn.append_basic_block("attr.miss")
+    miss = cx.fn.append_basic_block("attr.poly")
     # Both kinds are only ever filled for types with a managed dict, so the word before
     # the object is there to read.
     managed = b.or_(b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE)),
@@ -108,11 +129,41 @@ def _instance_slot(cx, obj, cache, name):
     hint_slot = b.inttoptr(b.add(entry, cx.i64(8)), support.OBJ.as_pointer())
     b.cbranch(b.icmp_unsigned("==", key, name), found, miss).set_weights([99, 1])
 
+    # Entries 1 to 3 (a site that sees several classes): instance values only.
+    b.position_at_end(miss)
+    poly_slots = []
+    tp = cx.type_of(obj)
+    version = support.load_field(b, tp, abi.Type.tp_version_tag, support.I32)
+    for e in range(1, C.ENTRIES):
+        base = C.ENTRY_SIZE * e
+        hit = b.and_(
+            b.icmp_unsigned("==", support.load_field(b, cache, base + C.type), tp),
+            b.and_(b.icmp_unsigned("==", support.load_field(b, cache, base + C.version,
+                                                             support.I32), version),
+                   b.icmp_unsigned("==", support.load_field(b, cache, base + C.kind,
+                                                             support.I32),
+                                   cx.i32(C.INSTANCE_VALUE))))
+        hit_bb = cx.fn.append_basic_block(f"attr.poly{e}")
+        next_bb = cx.fn.append_basic_block("attr.miss" if e == C.ENTRIES - 1 else "attr.poly")
+        b.cbranch(hit, hit_bb, next_bb)
+        b.position_at_end(hit_bb)
+        tagged_e, values_e = _values(cx, obj)
+        slot_bb = cx.fn.append_basic_block(f"attr.poly{e}.slot")
+        b.cbranch(tagged_e, slot_bb, next_bb)
+        b.position_at_end(slot_bb)
+        index_e = support.load_field(b, cache, base + C.index, support.I64)
+        poly_slots.append((b.gep(values_e, [index_e], source_etype=support.OBJ), b.block))
+        b.branch(found)
+        b.position_at_end(next_bb)
+    real_miss = b.block
+
     b.position_at_end(found)
     slot = b.phi(support.OBJ.as_pointer())
     slot.add_incoming(iv_slot, values_bb)
     slot.add_incoming(hint_slot, entry_bb)
-    return slot, miss
+    for s_, bb in poly_slots:
+        slot.add_incoming(s_, bb)
+    return slot, real_miss
 
 
 @lowers(ops.LoadAttr)
@@ -152,30 +203,46 @@ def lower_load_method(cx, op):
     b = cx.b
     obj = cx.v(op.obj)
     cache = cx.site_global("acache", ATTR_CACHE)
-    same, kind = _cache_guard(cx, obj, cache)
+    tp = cx.type_of(obj)
+    version = support.load_field(b, tp, abi.Type.tp_version_tag, support.I32)
     hit = cx.fn.append_basic_block("meth.hit")
-    miss = cx.fn.append_basic_block("meth.miss")
-    check_values = cx.fn.append_basic_block("meth.values")
-    no_dict = cx.fn.append_basic_block("meth.kind")
-    b.cbranch(same, no_dict, miss).set_weights([99, 1])
-    b.position_at_end(no_dict)
-    b.cbranch(b.icmp_unsigned("==", kind, cx.i32(C.METHOD_NO_DICT)), hit, check_values)
-    b.position_at_end(check_values)
-    is_values = b.icmp_unsigned("==", kind, cx.i32(C.METHOD_VALUES))
-    has_values = cx.fn.append_basic_block("meth.has_values")
-    b.cbranch(is_values, has_values, miss)
-    b.position_at_end(has_values)
-    tagged, _values_ptr = _values(cx, obj)
-    keys_ok = cx.fn.append_basic_block("meth.keys")
-    b.cbranch(tagged, keys_ok, miss).set_weights([99, 1])
-    b.position_at_end(keys_ok)
-    keys = support.load_field(b, cx.type_of(obj), abi.HeapType.ht_cached_keys)
-    count = support.load_field(b, keys, abi.DictKeys.dk_nentries, support.I64)
-    unchanged = b.icmp_unsigned("==", count, support.load_field(b, cache, C.index, support.I64))
-    b.cbranch(unchanged, hit, miss).set_weights([99, 1])
+    hits = []
+    # Every entry (a site that sees several classes keeps one per class).
+    for e in range(C.ENTRIES):
+        base = C.ENTRY_SIZE * e
+        same = b.and_(
+            b.icmp_unsigned("==", support.load_field(b, cache, base + C.type), tp),
+            b.icmp_unsigned("==", support.load_field(b, cache, base + C.version, support.I32),
+                            version))
+        kind_bb = cx.fn.append_basic_block(f"meth.kind{e}")
+        next_bb = cx.fn.append_basic_block(f"meth.next{e}")
+        b.cbranch(same, kind_bb, next_bb).set_weights([99, 1] if e == 0 else [50, 50])
+        b.position_at_end(kind_bb)
+        kind = support.load_field(b, cache, base + C.kind, support.I32)
+        descr = support.load_field(b, cache, base + C.value)
+        values_bb = cx.fn.append_basic_block(f"meth.values{e}")
+        no_dict_bb = b.block
+        b.cbranch(b.icmp_unsigned("==", kind, cx.i32(C.METHOD_NO_DICT)), hit, values_bb)
+        hits.append((descr, no_dict_bb))
+        b.position_at_end(values_bb)
+        tagged, _values_ptr = _values_if(cx, obj, b.icmp_unsigned(
+            "==", kind, cx.i32(C.METHOD_VALUES)))
+        keys_bb = cx.fn.append_basic_block(f"meth.keys{e}")
+        b.cbranch(tagged, keys_bb, next_bb).set_weights([99, 1])
+        b.position_at_end(keys_bb)
+        keys = support.load_field(b, tp, abi.HeapType.ht_cached_keys)
+        count = support.load_field(b, keys, abi.DictKeys.dk_nentries, support.I64)
+        unchanged = b.icmp_unsigned("==", count,
+                                    support.load_field(b, cache, base + C.index, support.I64))
+        hits.append((descr, b.block))
+        b.cbranch(unchanged, hit, next_bb).set_weights([99, 1])
+        b.position_at_end(next_bb)
+    miss = b.block
 
     b.position_at_end(hit)
-    descr = support.load_field(b, cache, C.value)
+    descr = b.phi(support.OBJ)
+    for d, bb in hits:
+        descr.add_incoming(d, bb)
     cx.incref(descr)
     cx.incref(obj)
     done = cx.fn.append_basic_block("meth.done")

@@ -23,9 +23,11 @@ from ember.lower.registry import NotLowered, lowers
 
 NULL = support.NULL
 OBJ = support.OBJ
-#: A call site's cache (src/ember/_calls.c CallCache: the compiled callee it last saw:
-#: entry, body, its native-call counter, its argument count).
-CALL_CACHE = ir.ArrayType(support.I64, 4)
+#: A call site's cache (src/ember/_calls.c CallCache: the compiled callees it saw last,
+#: four of {entry, body, its native-call counter, its argument count}; the inline code
+#: reads the first).
+CALL_ENTRIES, CALL_ENTRY_SIZE = 4, 32
+CALL_CACHE = ir.ArrayType(support.I64, CALL_ENTRIES * CALL_ENTRY_SIZE // 8)
 #: INLINE_CACHE_ENTRIES_CALL of 3.12: prev_instr rests on the last while a Python
 #: function runs.
 CALL_CACHE_ENTRIES = 3
@@ -100,15 +102,29 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     is_function = b.icmp_unsigned("==", cx.type_of(target), cx.obj_static("PyFunction_Type"))
     b.cbranch(is_function, check, generic)
     b.position_at_end(check)
-    entry = field(cache, 0)
-    same = b.and_(b.icmp_unsigned("==", field(target, abi.Function.vectorcall), entry),
-                  b.icmp_unsigned("==", field(cache, 24), nargs))
+    # The site's entries (several, when a base class's method is called on subclasses).
+    vectorcall = field(target, abi.Function.vectorcall)
+    which = cx.fn.append_basic_block("call.entry")
+    found = []
+    for e in range(CALL_ENTRIES):
+        base = CALL_ENTRY_SIZE * e
+        same = b.and_(b.icmp_unsigned("==", vectorcall, field(cache, base)),
+                      b.icmp_unsigned("==", field(cache, base + 24), nargs))
+        found.append((cx.i64(base), b.block))
+        nxt = cx.fn.append_basic_block(f"call.entry{e + 1}")
+        b.cbranch(same, which, nxt).set_weights([99, 1] if e == 0 else [50, 50])
+        b.position_at_end(nxt)
+    b.branch(generic)
+    b.position_at_end(which)
+    offset = b.phi(support.I64)
+    for off, bb in found:
+        offset.add_incoming(off, bb)
+    entry = b.inttoptr(b.add(b.ptrtoint(cache, support.I64), offset), OBJ)
     deep_ok = b.icmp_signed(">=", field(cx.tstate, abi.ThreadState.c_recursion_remaining,
                                         support.I32), cx.i32(C_DEPTH_LIMIT))
     glob = support.other_tools(b, capi.declare_object(cx.module, "ember.monitors"))
     check2 = cx.fn.append_basic_block("call.tools")
-    b.cbranch(b.and_(b.and_(same, deep_ok), b.not_(glob)), check2, generic
-              ).set_weights([99, 1])
+    b.cbranch(b.and_(deep_ok, b.not_(glob)), check2, generic).set_weights([99, 1])
     b.position_at_end(check2)
     code = field(target, abi.Function.func_code, OBJ)
     mon = field(code, abi.Code._co_monitoring, OBJ)
@@ -126,10 +142,10 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     at_call = cx.instr_ptr(op.offset)
     cx.set_prev_instr(b.gep(at_call, [cx.i64(2 * CALL_CACHE_ENTRIES)],
                             source_etype=support.I8))
-    counter = field(cache, 16, OBJ.as_pointer())
+    counter = field(entry, 16, OBJ.as_pointer())
     b.store(b.add(b.load(counter, typ=support.I64), cx.i64(1)),
             b.bitcast(counter, support.I64.as_pointer()))
-    body = b.inttoptr(field(cache, 8), support.BODY.as_pointer())
+    body = b.inttoptr(field(entry, 8), support.BODY.as_pointer())
     res_direct = b.call(body, [target, argv, cx.tstate])
     with b.if_then(b.icmp_unsigned("==", res_direct, NULL), likely=False):
         cx.call("ember.c.call_failed", cx.frame, code, handled, at_call)

@@ -405,5 +405,5 @@ class Lowering(EntryMixin, FrameMixin, ErrorsMixin):
         if locals_:
             self._sync_locals(locals_)
         self.release([v for v in ordered if v not in in_slots])
-        self._pop_frame()
+        self._pop_frame(known=bool(locals_))
         self._to_exit(val)
