@@ -1,6 +1,6 @@
-"""Signals arriving while compiled code runs (programs/signals.py), while the program
-waits for a compile (signal_during_compile.py), and the way Ember loses a handler's
-exception today (signal_in_try.py)."""
+"""Signals arriving while compiled code runs (programs/signals.py), a handler's exception
+raised at a compiled loop's back-edge inside the loop's own try (signal_in_try.py), and
+one raised while the thread waits for a compile (signal_during_compile.py)."""
 
 import pytest
 
@@ -20,10 +20,6 @@ def test_signals_from_threads_and_processes_at_the_defaults():
     assert_same("signals.py", ember_args=DEFAULTS, compiled=COMPILED)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a handler's exception raised at a compiled loop's back-edge ignores the function's "
-    "own try: it leaves the function past its except and its finally, or (depending on "
-    "the code around) is lost and the loop never ends"))
 def test_handler_exception_meets_the_loops_own_try():
     assert_same("signal_in_try.py", compiled={"with_finally", "with_except", "with_both"})
 

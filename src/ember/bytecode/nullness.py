@@ -35,6 +35,7 @@ _MAKE_CELL = _o["MAKE_CELL"]
 _COPY_FREE_VARS = _o["COPY_FREE_VARS"]
 _COPY = _o["COPY"]
 _SWAP = _o["SWAP"]
+_JUMP_BACKWARD = _o["JUMP_BACKWARD"]
 _SPECIAL = frozenset(
     {
         _PUSH_NULL,
@@ -180,6 +181,17 @@ def analyze(cfg: CFG) -> dict[BBlock, State]:
                 hobj |= obj
                 if st[:d] != hst:
                     _join_stack(hst, st[:d])
+            if ins is last and ins.op == _JUMP_BACKWARD and b.jump is not None:
+                # The eval breaker's exception goes to the handler covering the unit
+                # before the loop's head (frontend/control.py jump_backward).
+                e = _entry_at(cfg, b.jump.start - 2)
+                if e is not None and e.depth <= len(st):
+                    try:
+                        hb = cfg.block_at(e.target)
+                    except KeyError:
+                        hb = None
+                    if hb is not None:
+                        arrive(hb, null, obj, st[: e.depth] + [OBJ] * (e.lasti + 1))
             if ins is last and b.jump is not None:
                 js = list(st)
                 pops, pushes = stack_effect(ins.op, ins.arg, jump=True)
@@ -198,3 +210,11 @@ def analyze(cfg: CFG) -> dict[BBlock, State]:
         loc = [((null >> j) & 1) | (((obj >> j) & 1) << 1) for j in range(n)]
         out[blocks[i]] = (loc, st)
     return out
+
+
+def _entry_at(cfg: CFG, offset: int):
+    """The exception-table entry covering byte `offset`, or None."""
+    for e in cfg.entries:
+        if e.start <= offset < e.end:
+            return e
+    return None

@@ -186,6 +186,22 @@ class BlockBuilder:
         self._dirty = True
         self.unsynced = True
 
+    def handler_at(self, offset: int) -> ExcHandler | None:
+        """The handler of the exception-table entry covering byte `offset` (None if no
+        entry does). Refused when it is a block the CFG dropped as unreachable, or
+        keeps more of the stack than there is here."""
+        fb = self.fb
+        for e in fb.cfg.entries:  # as bytecode/nullness.py's _entry_at
+            if e.start <= offset < e.end:
+                try:
+                    block = fb.blocks[fb.cfg.block_at(e.target)]
+                except KeyError:
+                    raise Refused("handler_unreached", f"offset {offset}") from None
+                if e.depth > len(self.stack):
+                    raise Refused("handler_depth_above_stack", f"offset {offset}")
+                return ExcHandler(block, e.depth, e.lasti)
+        return None
+
     def local_name(self, i: int) -> str:
         return self.fb.cfg.localsplus_names[i]
 

@@ -33,8 +33,18 @@ handles("JUMP_FORWARD", "JUMP_BACKWARD_NO_INTERRUPT")(_jump)
 
 @handles("JUMP_BACKWARD")
 def jump_backward(b, ins):
-    # Backward jumps poll the eval breaker: what lets Ctrl-C stop a loop.
-    b.emit(CheckEvalBreaker)
+    # Backward jumps poll the eval breaker: what lets Ctrl-C stop a loop. CPython jumps
+    # first, then checks (JUMP_BACKWARD: JUMPBY(-oparg); CHECK_EVAL_BREAKER()), and its
+    # exception_unwind looks the handler up at the code unit before next_instr: an
+    # exception from a signal handler here goes to the handler that covers the unit
+    # before the loop's head, not the JUMP_BACKWARD's own (a `try` around the loop
+    # often ends before its back-edge). Traceback line and lasti stay the jump's.
+    handler = b.handler_at(b.bb.jump.start - 2)
+    saved, b.handler = b.handler, handler
+    try:
+        b.emit(CheckEvalBreaker)
+    finally:
+        b.handler = saved
     _jump(b, ins)
 
 

@@ -167,6 +167,8 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     res_generic = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos),
                           NULL, cx.instr_ptr(op.offset), cx.i64(owned),
                           b.bitcast(cache, OBJ))
+    res_generic = _check_eval_breaker_after(cx, res_generic, _inlined_by_cpython(
+        cx, target, is_meth))
     generic_end = b.block
     b.branch(done)
     b.position_at_end(done)
@@ -174,6 +176,59 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     res.add_incoming(res_direct, direct_end)
     res.add_incoming(res_generic, generic_end)
     return res
+
+
+def _inlined_by_cpython(cx, target, is_meth):
+    """i1: CPython's CALL would run `target` in its own loop (a Python function, or a
+    bound method of one in the callable slot), which checks no eval breaker on return."""
+    b = cx.b
+    func_type = cx.obj_static("PyFunction_Type")
+    tp = cx.type_of(target)
+    is_function = b.icmp_unsigned("==", tp, func_type)
+    bound = b.and_(b.not_(is_meth), b.icmp_unsigned("==", tp, cx.obj_static("PyMethod_Type")))
+    check = cx.fn.append_basic_block("call.bound")
+    start = b.block
+    done = cx.fn.append_basic_block("call.bound.done")
+    b.cbranch(bound, check, done)
+    b.position_at_end(check)
+    im_func = support.load_field(b, target, abi.Method.im_func)
+    of_function = b.icmp_unsigned("==", cx.type_of(im_func), func_type)
+    check_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    result = b.phi(ir.IntType(1))
+    result.add_incoming(is_function, start)
+    result.add_incoming(of_function, check_end)
+    return result
+
+
+def _check_eval_breaker_after(cx, res, inlined):
+    """CALL (and CALL_FUNCTION_EX) end with CHECK_EVAL_BREAKER when the callee did not
+    run in CPython's loop: a signal that arrived during a C function is handled right
+    after it, at the call (its line, its handler), not at the next loop's back-edge. The
+    result is released on that error, as exception_unwind pops it."""
+    b = cx.b
+    start = b.block
+    check = cx.fn.append_basic_block("call.breaker")
+    fail = cx.fn.append_basic_block("call.breaker.raised")
+    done = cx.fn.append_basic_block("call.breaker.done")
+    cond = b.and_(b.and_(b.icmp_unsigned("!=", res, NULL), b.not_(inlined)),
+                  support.eval_breaker_set(b))
+    b.cbranch(cond, check, done).set_weights([1, 99])
+    b.position_at_end(check)
+    raised = b.icmp_signed("<", support.call_eval_breaker(b), cx.i32(0))
+    check_end = b.block
+    b.cbranch(raised, fail, done)
+    b.position_at_end(fail)
+    cx.decref(res)
+    fail_end = b.block
+    b.branch(done)
+    b.position_at_end(done)
+    out = b.phi(OBJ)
+    out.add_incoming(res, start)
+    out.add_incoming(res, check_end)
+    out.add_incoming(NULL, fail_end)
+    return out
 
 
 def _if_dying(cx, v, dying):
@@ -239,7 +294,7 @@ def lower_call_function_ex(cx, op):
         cx.decref(kwargs)
     cx.xdecref(b.select(is_function, dying_func, NULL))
     cx.mark_released(dying)
-    return cx.check_null(res)
+    return cx.check_null(_check_eval_breaker_after(cx, res, is_function))
 
 
 # Intrinsics refused, with why: each either never reaches a compiled function or is a
