@@ -430,6 +430,39 @@ class Method(_Struct):
     im_self = 24
 
 
+class CFunction(_Struct):
+    """A builtin function or a builtin method bound to its self (`builtin_function_or_
+    method`)."""
+
+    C_NAME = "PyCFunctionObject"
+    m_ml = 16
+    m_self = 24
+
+
+class MethodDescr(_Struct):
+    """An unbound method of a C type (`method_descriptor`, e.g. `list.append`)."""
+
+    C_NAME = "PyMethodDescrObject"
+    C_PATHS = {"d_type": "d_common.d_type"}
+    d_type = 16
+    d_method = 40
+
+
+class MethodDef(_Struct):
+    C_NAME = "PyMethodDef"
+    ml_meth = 8
+    ml_flags = 16  # int
+
+
+# PyMethodDef.ml_flags (`Include/methodobject.h`)
+METH_VARARGS = 0x0001
+METH_KEYWORDS = 0x0002
+METH_NOARGS = 0x0004
+METH_O = 0x0008
+METH_FASTCALL = 0x0080
+METH_METHOD = 0x0200
+
+
 # --- thread and interpreter state (`cpython/pystate.h`, `internal/pycore_interp.h`) ----
 
 

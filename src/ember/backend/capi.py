@@ -87,6 +87,9 @@ FUNCTIONS: dict[str, str] = {
     # (frame, callee's code, the exception handled at the call, at_call): an inline
     # direct call failed; prev_instr back to the CALL unless the callee's frame ran
     "ember.c.call_failed": "V:POOP",
+    # (tstate, callable, result, where): a NULL result without an exception becomes
+    # CPython's SystemError
+    "_Py_CheckFunctionResult": "O:POOP",
     "_PyObject_LookupAttr": "I:OOP",
     "PyObject_GetItem": "O:OO",
     "PyObject_SetItem": "I:OOO",
@@ -211,7 +214,7 @@ OBJECTS = (
     "PyLong_Type PyFloat_Type PyBool_Type PyUnicode_Type PyBytes_Type PyTuple_Type PyList_Type "
     "PyDict_Type PySet_Type PyFrozenSet_Type PySlice_Type PyRange_Type PyType_Type "
     "PyBaseObject_Type PyFunction_Type PyMethod_Type PyCFunction_Type PyCell_Type PyCode_Type "
-    "PyModule_Type"
+    "PyModule_Type PyMethodDescr_Type"
 ).split()
 
 # `PyObject *` variables: load to get the object.

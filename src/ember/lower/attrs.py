@@ -85,7 +85,19 @@ def _instance_slot(cx, obj, cache, name):
     # the object is there to read.
     managed = b.or_(b.icmp_unsigned("==", kind, cx.i32(C.INSTANCE_VALUE)),
                     b.icmp_unsigned("==", kind, cx.i32(C.DICT_HINT)))
-    b.cbranch(b.and_(same, managed), check, miss).set_weights([99, 1])
+    slot_kind = cx.fn.append_basic_block("attr.slotkind")
+    b.cbranch(same, slot_kind, miss).set_weights([99, 1])
+    b.position_at_end(slot_kind)
+    # SLOT (`__slots__` members, LOAD_ATTR_SLOT): the value at byte `index` of the object.
+    member_bb = cx.fn.append_basic_block("attr.member")
+    not_member = cx.fn.append_basic_block("attr.notmember")
+    b.cbranch(b.icmp_unsigned("==", kind, cx.i32(C.SLOT)), member_bb, not_member)
+    b.position_at_end(member_bb)
+    member_slot = b.bitcast(b.gep(obj, [support.load_field(b, cache, C.index, support.I64)],
+                                  source_etype=support.I8), support.OBJ.as_pointer())
+    member_end = b.block
+    b.position_at_end(not_member)
+    b.cbranch(managed, check, miss).set_weights([99, 1])
     b.position_at_end(check)
     dorv = b.load(b.gep(obj, [cx.i64(abi.MANAGED_DICT_OFFSET)], source_etype=support.I8),
                   typ=support.I64)
@@ -157,10 +169,14 @@ def _instance_slot(cx, obj, cache, name):
         b.position_at_end(next_bb)
     real_miss = b.block
 
+    b.position_at_end(member_end)
+    b.branch(found)
+
     b.position_at_end(found)
     slot = b.phi(support.OBJ.as_pointer())
     slot.add_incoming(iv_slot, values_bb)
     slot.add_incoming(hint_slot, entry_bb)
+    slot.add_incoming(member_slot, member_end)
     for s_, bb in poly_slots:
         slot.add_incoming(s_, bb)
     return slot, real_miss
@@ -286,6 +302,22 @@ def lower_store_attr(cx, op):
     cache = cx.site_global("acache", ATTR_CACHE)
     same, kind = _cache_guard(cx, obj, cache)
     miss = cx.fn.append_basic_block("attr.miss")
+    done = cx.fn.append_basic_block("attr.stored")
+    # `__slots__` members (STORE_ATTR_SLOT): the value at byte `index` of the object; the
+    # old one (or NULL) released after the store.
+    member_bb = cx.fn.append_basic_block("attr.member")
+    not_member = cx.fn.append_basic_block("attr.notmember")
+    b.cbranch(b.and_(same, b.icmp_unsigned("==", kind, cx.i32(C.SLOT))), member_bb,
+              not_member)
+    b.position_at_end(member_bb)
+    member = b.bitcast(b.gep(obj, [support.load_field(b, cache, C.index, support.I64)],
+                             source_etype=support.I8), support.OBJ.as_pointer())
+    cx.incref(value)
+    old_member = b.load(member, typ=support.OBJ)
+    b.store(value, member)
+    cx.xdecref(old_member)
+    b.branch(done)
+    b.position_at_end(not_member)
     # Inline only instance values: a store into a __dict__ also tells the dict's watchers
     # and gives it a new version (ember.c.store_attr does it, as STORE_ATTR_WITH_HINT).
     check = cx.fn.append_basic_block("attr.values")
@@ -305,7 +337,6 @@ def lower_store_attr(cx, op):
     cx.incref(value)
     b.store(value, slot)
     cx.decref(old)
-    done = cx.fn.append_basic_block("attr.stored")
     b.branch(done)
     b.position_at_end(miss)
     cx.check_neg(cx.call("ember.c.store_attr", b.bitcast(cache, support.OBJ), obj, name, value))

@@ -99,8 +99,13 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     direct = cx.fn.append_basic_block("call.direct")
     generic = cx.fn.append_basic_block("call.generic")
     check = cx.fn.append_basic_block("call.check")
-    is_function = b.icmp_unsigned("==", cx.type_of(target), cx.obj_static("PyFunction_Type"))
-    b.cbranch(is_function, check, generic)
+    builtin = cx.fn.append_basic_block("call.builtin")
+    target_type = cx.type_of(target)
+    is_function = b.icmp_unsigned("==", target_type, cx.obj_static("PyFunction_Type"))
+    b.cbranch(is_function, check, builtin)
+    b.position_at_end(builtin)
+    builtin_res, builtin_end = _builtin_call(cx, op, target, target_type, argv, nargs,
+                                             dying, generic)
     b.position_at_end(check)
     # The site's entries (several, when a base class's method is called on subclasses).
     vectorcall = field(target, abi.Function.vectorcall)
@@ -162,6 +167,8 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     direct_end = b.block
     done = cx.fn.append_basic_block("call.done")
     b.branch(done)
+    b.position_at_end(builtin_end)
+    b.branch(done)
 
     b.position_at_end(generic)
     res_generic = cx.call("ember.c.call", cx.tstate, cx.frame, method, arr, cx.i64(npos),
@@ -175,7 +182,141 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     res = b.phi(OBJ)
     res.add_incoming(res_direct, direct_end)
     res.add_incoming(res_generic, generic_end)
+    res.add_incoming(builtin_res, builtin_end)
     return res
+
+
+def _builtin_call(cx, op, target, target_type, argv, nargs, dying, generic):
+    """A builtin function, or a method descriptor of a C type called on an object of
+    exactly that type, whose C function takes what the call passes: called here, as
+    3.12's CALL_NO_KW_BUILTIN_O / _FAST / _FAST_WITH_KEYWORDS and
+    CALL_NO_KW_METHOD_DESCRIPTOR_O / _NOARGS / _FAST do (the C recursion check where
+    those make it), then the arguments released and the callable, in their order, and
+    CHECK_EVAL_BREAKER. Anything else branches to `generic`. Returns (result, the
+    block that ends the path, not terminated)."""
+    b = cx.b
+    I32 = support.I32
+
+    def field(base, off, ty=OBJ):
+        return support.load_field(b, base, off, ty)
+
+    is_cfunc = b.icmp_unsigned("==", target_type, cx.obj_static("PyCFunction_Type"))
+    cfunc_bb = cx.fn.append_basic_block("call.cfunc")
+    descr_check = cx.fn.append_basic_block("call.descr")
+    b.cbranch(is_cfunc, cfunc_bb, descr_check)
+    b.position_at_end(cfunc_bb)
+    c_def = field(target, abi.CFunction.m_ml)
+    c_self = field(target, abi.CFunction.m_self)
+    cfunc_end = b.block
+    pick = cx.fn.append_basic_block("call.cdef")
+    b.branch(pick)
+
+    b.position_at_end(descr_check)
+    is_descr = b.and_(b.icmp_unsigned("==", target_type, cx.obj_static("PyMethodDescr_Type")),
+                      b.icmp_signed(">=", nargs, cx.i64(1)))
+    descr_bb = cx.fn.append_basic_block("call.descr.self")
+    b.cbranch(is_descr, descr_bb, generic)
+    b.position_at_end(descr_bb)
+    d_self = b.load(argv, typ=OBJ)
+    same_type = b.icmp_unsigned("==", cx.type_of(d_self), field(target, abi.MethodDescr.d_type))
+    descr_ok = cx.fn.append_basic_block("call.descr.ok")
+    b.cbranch(same_type, descr_ok, generic)
+    b.position_at_end(descr_ok)
+    d_def = field(target, abi.MethodDescr.d_method)
+    descr_end = b.block
+    b.branch(pick)
+
+    b.position_at_end(pick)
+    mdef = b.phi(OBJ)
+    mdef.add_incoming(c_def, cfunc_end)
+    mdef.add_incoming(d_def, descr_end)
+    self_ = b.phi(OBJ)
+    self_.add_incoming(c_self, cfunc_end)
+    self_.add_incoming(d_self, descr_end)
+    shift = b.phi(support.I64)  # a method descriptor's self is the first argument
+    shift.add_incoming(cx.i64(0), cfunc_end)
+    shift.add_incoming(cx.i64(1), descr_end)
+    args = b.gep(argv, [shift], source_etype=OBJ)
+    n = b.sub(nargs, shift)
+    flags = field(mdef, abi.MethodDef.ml_flags, I32)
+    meth = field(mdef, abi.MethodDef.ml_meth)
+    at_call = cx.instr_ptr(op.offset)
+    cx.set_prev_instr(at_call)
+
+    kinds = [
+        ("o", abi.METH_O, b.icmp_unsigned("==", n, cx.i64(1)), True),
+        ("noargs", abi.METH_NOARGS, b.icmp_unsigned("==", n, cx.i64(0)), True),
+        ("fast", abi.METH_FASTCALL, None, False),
+        ("fastkw", abi.METH_FASTCALL | abi.METH_KEYWORDS, None, False),
+    ]
+    results = []
+    join = cx.fn.append_basic_block("call.builtin.done")
+    for name, flag, count_ok, recursion in kinds:
+        this = b.icmp_unsigned("==", flags, cx.i32(flag))
+        if count_ok is not None:
+            this = b.and_(this, count_ok)
+        call_bb = cx.fn.append_basic_block(f"call.builtin.{name}")
+        nxt = cx.fn.append_basic_block(f"call.builtin.not_{name}")
+        b.cbranch(this, call_bb, nxt)
+        b.position_at_end(call_bb)
+        if recursion:
+            # _Py_EnterRecursiveCallTstate(tstate, " while calling a Python object")
+            addr = support.field_address(b, cx.tstate, abi.ThreadState.c_recursion_remaining)
+            left = b.load(b.bitcast(addr, I32.as_pointer()), typ=I32)
+            b.store(b.sub(left, cx.i32(1)), b.bitcast(addr, I32.as_pointer()))
+            deep = cx.fn.append_basic_block(f"call.builtin.{name}.deep")
+            go = cx.fn.append_basic_block(f"call.builtin.{name}.go")
+            b.cbranch(b.icmp_signed("<=", left, cx.i32(0)), deep, go).set_weights([1, 99])
+            b.position_at_end(deep)
+            b.store(left, b.bitcast(addr, I32.as_pointer()))  # the generic call checks again
+            b.branch(generic)
+            b.position_at_end(go)
+        if name == "o":
+            fnty = ir.FunctionType(OBJ, [OBJ, OBJ])
+            res = b.call(_fn_ptr(b, meth, fnty), [self_, b.load(args, typ=OBJ)])
+        elif name == "noargs":
+            fnty = ir.FunctionType(OBJ, [OBJ, OBJ])
+            res = b.call(_fn_ptr(b, meth, fnty), [self_, NULL])
+        elif name == "fast":
+            fnty = ir.FunctionType(OBJ, [OBJ, OBJ, support.I64])
+            res = b.call(_fn_ptr(b, meth, fnty), [self_, args, n])
+        else:
+            fnty = ir.FunctionType(OBJ, [OBJ, OBJ, support.I64, OBJ])
+            res = b.call(_fn_ptr(b, meth, fnty), [self_, args, n, NULL])
+        if recursion:
+            addr = support.field_address(b, cx.tstate, abi.ThreadState.c_recursion_remaining)
+            now = b.load(b.bitcast(addr, I32.as_pointer()), typ=I32)
+            b.store(b.add(now, cx.i32(1)), b.bitcast(addr, I32.as_pointer()))
+        results.append((res, b.block))
+        b.branch(join)
+        b.position_at_end(nxt)
+    b.branch(generic)
+
+    b.position_at_end(join)
+    res = b.phi(OBJ)
+    for r, bb in results:
+        res.add_incoming(r, bb)
+    # A NULL without an exception is a bug of the C function: the SystemError CPython's
+    # _Py_CheckFunctionResult raises.
+    with b.if_then(b.icmp_unsigned("==", res, NULL), likely=False):
+        cx.call("_Py_CheckFunctionResult", cx.tstate, target, NULL, NULL)
+    # The specialised instructions release the arguments (self first), then the callable.
+    own = cx.own
+    roots = [own.root_of(v) for v in [op.method, op.callable, *op.args]]
+    is_meth_slot = not op.method.type <= T.Null
+    if is_meth_slot and not op.method.type <= T.Object:
+        method_val = cx.v(op.method)
+        has_meth = b.icmp_unsigned("!=", method_val, NULL)
+    else:
+        has_meth = ir.Constant(ir.IntType(1), 1 if is_meth_slot else 0)
+    cx.xdecref(b.select(has_meth, _if_dying(cx, op.callable, dying), NULL))
+    for v, r in zip(op.args, roots[2:], strict=True):
+        if r in dying and r not in roots[:2]:
+            cx.decref(cx.v(v))
+    cx.xdecref(b.select(has_meth, _if_dying(cx, op.method, dying),
+                        _if_dying(cx, op.callable, dying)))
+    res = _check_eval_breaker_after(cx, res, ir.Constant(ir.IntType(1), 0))
+    return res, b.block
 
 
 def _inlined_by_cpython(cx, target, is_meth):
@@ -229,6 +370,11 @@ def _check_eval_breaker_after(cx, res, inlined):
     out.add_incoming(res, check_end)
     out.add_incoming(NULL, fail_end)
     return out
+
+
+def _fn_ptr(b, address, fnty):
+    """`address` (a pointer loaded from memory) as a callable of type `fnty`."""
+    return b.inttoptr(b.ptrtoint(address, support.I64), fnty.as_pointer())
 
 
 def _if_dying(cx, v, dying):
