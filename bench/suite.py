@@ -91,18 +91,21 @@ class Settings:
 
 
 # mode -> interpreter -> settings. Ember gets CPython's settings plus warm-up values, so that a
-# tiered JIT has reached its steady state when values are taken; Ember with the JIT off
+# tiered JIT has reached its steady state when values are taken (as many as PyPy's: with 3,
+# the values of regex_v8 and logging were still falling while compiles in the background
+# were installed, 43 -> 19.5 ms within one process; the first iteration and the warm-up
+# table show what the warm-up costs); Ember with the JIT off
 # gets Ember's own, so that the two differ only in the JIT; PyPy fewer processes (its
 # values vary less between processes) but many more warm-up values.
 SETTINGS = {
     "full": {
         "cpython": Settings(processes=3, values=3, warmups=2, probe_seconds=1.5),
-        "ember": Settings(processes=3, values=3, warmups=3, probe_seconds=1.5),
+        "ember": Settings(processes=3, values=3, warmups=10, probe_seconds=1.5),
         "pypy": Settings(processes=2, values=4, warmups=10, probe_seconds=3.0),
     },
     "quick": {
         "cpython": Settings(processes=1, values=3, warmups=1, probe_seconds=0.3),
-        "ember": Settings(processes=1, values=3, warmups=1, probe_seconds=0.3),
+        "ember": Settings(processes=1, values=3, warmups=4, probe_seconds=0.3),
         "pypy": Settings(processes=1, values=3, warmups=4, probe_seconds=0.6),
     },
 }
