@@ -137,8 +137,8 @@ other_tools(const uint8_t *tools)
 static inline int
 tools_active(PyThreadState *tstate, PyFunctionObject *func)
 {
-    if (other_tools(tstate->interp->monitors.tools)) {
-        return 1;
+    if (other_tools(tstate->interp->monitors.tools) || tstate->interp->eval_frame != NULL) {
+        return 1;  /* (a PEP 523 evaluator sees every frame, as without Ember) */
     }
     _PyCoMonitoringData *mon = ((PyCodeObject *)func->func_code)->_co_monitoring;
     return mon != NULL && other_tools(mon->local_monitors.tools);

@@ -30,7 +30,10 @@ typedef struct {
     Py_ssize_t collections;
     int enabled;
     unsigned long main_thread; /* deferred its signal handling (0: did not) */
+    uint8_t muted_func_watchers; /* the program's function watchers, off meanwhile */
 } EmberQuiet;
+/* _watcher.c: the id of Ember's function watcher (-1: none yet). */
+int ember_watcher_id(void);
 void ember_quiet_begin(EmberQuiet *quiet);
 void ember_quiet_end(EmberQuiet *quiet);
 PyObject *ember_quietly(PyObject *callable, PyObject *const *args, size_t nargsf);

@@ -33,6 +33,15 @@
  * installed). Blocking the signals (pthread_sigmask) moves a process-directed signal to
  * another thread of the program, whose C handler then trips the eval breaker all the same.
  *
+ * Function watchers. The program's own (PyFunction_AddWatcher) would see every function
+ * Ember's Python creates and destroys (a closure in the compiler: test_capi's watchers
+ * saw events CPython never sends, and one that raises printed them as unraisable). So
+ * their bits in the interpreter's `active_func_watchers` are cleared meanwhile, and put
+ * back at the end (those still registered: a thread of the program that ran while
+ * Ember waited without the GIL may have added or cleared one; it then missed events of
+ * its own functions during that wait, a known gap). Ember's own watcher stays on: it
+ * must see a compiled function die, whoever drops it.
+ *
  * A wait of Ember's that could be long (a compile the hook waits for: `wait_readable`,
  * here, and compileserver.Client.wait) asks `ember_signals_waiting()` and gives up when a
  * handler waits, leaving the compile to finish in the background: Ctrl-C interrupts the
@@ -106,11 +115,22 @@ ember_quiet_begin(EmberQuiet *quiet)
     quiet->collections = gc->generation_stats[0].collections;
     quiet->enabled = PyGC_Disable();
     defer_signals(quiet);
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    int own = ember_watcher_id();
+    uint8_t keep = own >= 0 ? (uint8_t)(1u << own) : 0;
+    quiet->muted_func_watchers = interp->active_func_watchers & (uint8_t)~keep;
+    interp->active_func_watchers &= (uint8_t)~quiet->muted_func_watchers;
 }
 
 void
 ember_quiet_end(EmberQuiet *quiet)
 {
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    for (int i = 0; i < FUNC_MAX_WATCHERS; i++) {
+        if ((quiet->muted_func_watchers >> i & 1) && interp->func_watchers[i] != NULL) {
+            interp->active_func_watchers |= (uint8_t)(1u << i);
+        }
+    }
     undefer_signals(quiet);
     struct _gc_runtime_state *gc = &PyInterpreterState_Get()->gc;
     if (quiet->enabled) {

@@ -46,6 +46,12 @@ static size_t events_len = 0, events_cap = 0;
 static unsigned long long events_lost = 0; /* no memory to log an event */
 static int watcher_id = -1;
 
+int
+ember_watcher_id(void)
+{
+    return watcher_id;
+}
+
 static size_t
 slot_index(uintptr_t func)
 {

@@ -240,7 +240,8 @@ def _bind_interned(symbols) -> None:
 
 
 #: Symbols of Ember's that are not shared helpers (bound by backend/capi and support).
-_RUNTIME_SYMBOLS = frozenset({"ember.eval_breaker", "ember.monitors", "ember.handle_eval_breaker",
+_RUNTIME_SYMBOLS = frozenset({"ember.eval_breaker", "ember.monitors", "ember.eval_frame",
+                              "ember.handle_eval_breaker",
                               "ember.breaker_func"})
 
 

@@ -89,7 +89,11 @@ def link(dest: str, objects: list[str], reference: str) -> str | None:
     staged = os.path.join(folder, f".{name}.{os.getpid()}.tmp")
     try:
         os.makedirs(folder, exist_ok=True)
-        done = subprocess.run([*cc, *flags, "-o", staged, *objects, archive, *libs],
+        # The whole archive, as a shared libpython exports the whole C API: an extension
+        # module (or ctypes.pythonapi) may use any of it, not only what main() reaches
+        # (Py_FrozenMain was missing: test_capi's test_export_symbols).
+        done = subprocess.run([*cc, *flags, "-o", staged, *objects, "-Wl,--whole-archive",
+                               archive, "-Wl,--no-whole-archive", *libs],
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             return "the link failed: " + (done.stderr.strip().splitlines() or ["?"])[-1]

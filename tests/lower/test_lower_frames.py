@@ -307,3 +307,30 @@ def test_interpreted_caller_lasti_as_if_inlined():
 
 def arity_caller():
     return compiled_raiser(1, 2)
+
+
+def test_a_borrowed_function_that_deletes_itself_stays_alive_until_its_frame_ends():
+    # A module's __getattr__ is called with a reference borrowed from the module's dict
+    # (module_getattro): one that deletes itself from there must keep running on the
+    # frame's own reference to it, as in CPython (f_funcobj). Crashed before.
+    import types
+
+    def run(compile_it):
+        mod = types.ModuleType("selfdeleting")
+        exec("def __getattr__(name):\n"
+             "    if name != 'go':\n"
+             "        raise AttributeError(name)\n"
+             "    del globals()['__getattr__']\n"
+             "    raise AttributeError('gone ' + name)\n", mod.__dict__)
+        if compile_it:
+            mod.__dict__["__getattr__"] = jit(mod.__dict__["__getattr__"])
+        seen = []
+        for name in ("x", "go", "go"):
+            try:
+                getattr(mod, name)
+            except AttributeError as e:
+                seen.append(str(e))
+        gc.collect()
+        return seen
+
+    assert run(True) == run(False) == ["x", "gone go", "module 'selfdeleting' has no attribute 'go'"]

@@ -25,7 +25,9 @@ from ember.backend.support import (
     OBJ,
     VECTORCALL,
     _field,
+    decref,
     field_address,
+    incref,
     install_support,
     raised_in,
     tools_active,
@@ -207,8 +209,20 @@ def build_entry(
         b.unreachable()
     else:
         _count(b, counters["native"])
-        b.ret(b.call(body, [func, args, tstate], tail=True))
+        b.ret(_call_holding(b, body, func, [func, args, tstate]))
     return fn
+
+
+def _call_holding(b: ir.IRBuilder, body, func, args) -> ir.Value:
+    """Call the body with a reference of its own to `func`, as CPython's frame holds one
+    (f_funcobj) from the push to the clear: a caller may pass a borrowed function (a
+    module's `__getattr__`, looked up with PyDict_GetItem) that the call itself deletes
+    (`del globals()['__getattr__']`), and the body's frame still reads it. Compiled
+    callers' direct calls hold the function they call, and skip this."""
+    incref(b, func)
+    res = b.call(body, args)
+    decref(b, func)
+    return res
 
 
 def _write_dumps(name: str, compiled) -> None:
@@ -305,6 +319,8 @@ def _bind(b: ir.IRBuilder, fn: ir.Function, shape: Shape, counter, fallback, bod
     if body is None:
         b.branch(fallback)
         return
+    incref(b, func)
     res = b.call(body, [func, params, tstate])
     b.call(binder.unbind_function(module), [params, ir.Constant(I64, shape.argcount + shape.kwonly)])
+    decref(b, func)
     b.ret(res)

@@ -52,7 +52,8 @@ def breaker():
 # --- symbols of the running interpreter ------------------------------------------------
 
 #: Addresses inside the running interpreter that compiled code reads directly.
-EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors", "ember.breaker_func")
+EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors", "ember.eval_frame",
+                 "ember.breaker_func")
 
 _ember_addresses: dict[str, int] = {}
 
@@ -84,6 +85,7 @@ def _interpreter_addresses() -> dict[str, int]:
         _ember_addresses.update({
             "ember.eval_breaker": interp + abi.InterpreterState.ceval_eval_breaker,
             "ember.monitors": interp + abi.InterpreterState.monitors,
+            "ember.eval_frame": interp + abi.InterpreterState.eval_frame,
             "ember.breaker_func": id(breaker),
         })
     return _ember_addresses

@@ -230,10 +230,21 @@ def _other_tools(builder: ir.IRBuilder, monitors: ir.Value) -> ir.Value:
     return builder.icmp_unsigned("!=", builder.or_(lo, hi), ir.Constant(I64, 0))
 
 
-def tools_active(builder: ir.IRBuilder, func: ir.Value) -> ir.Value:
-    """i1: some monitoring tool other than Ember's is on, globally or for func's code."""
+def other_tools_or_evaluator(builder: ir.IRBuilder) -> ir.Value:
+    """i1: a monitoring tool other than Ember's is on globally, or a PEP 523 frame
+    evaluator is set (a debugger's, say): then calls are CPython's, so that its
+    evaluator sees every frame, as it would without Ember."""
     module = builder.module
     glob = _other_tools(builder, capi.declare_object(module, "ember.monitors"))
+    evaluator = builder.load(as_ptr(builder, capi.declare_object(module, "ember.eval_frame")),
+                             typ=OBJ)
+    return builder.or_(glob, builder.icmp_unsigned("!=", evaluator, NULL))
+
+
+def tools_active(builder: ir.IRBuilder, func: ir.Value) -> ir.Value:
+    """i1: some monitoring tool other than Ember's is on, globally or for func's code, or
+    a PEP 523 frame evaluator is set."""
+    glob = other_tools_or_evaluator(builder)
     result = builder.alloca(I1, name="tools")
     builder.store(glob, result)
     with builder.if_then(builder.not_(glob), likely=True):

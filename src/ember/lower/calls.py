@@ -15,7 +15,7 @@ import sys
 from llvmlite import ir
 
 from ember import abi
-from ember.backend import capi, support
+from ember.backend import support
 from ember.backend.entry import C_DEPTH_LIMIT
 from ember.ir import ops
 from ember.ir import types as T
@@ -127,7 +127,7 @@ def _direct_or_generic(cx, op, arr, method, npos, owned, dying, cache):
     entry = b.inttoptr(b.add(b.ptrtoint(cache, support.I64), offset), OBJ)
     deep_ok = b.icmp_signed(">=", field(cx.tstate, abi.ThreadState.c_recursion_remaining,
                                         support.I32), cx.i32(C_DEPTH_LIMIT))
-    glob = support.other_tools(b, capi.declare_object(cx.module, "ember.monitors"))
+    glob = support.other_tools_or_evaluator(b)
     check2 = cx.fn.append_basic_block("call.tools")
     b.cbranch(b.and_(deep_ok, b.not_(glob)), check2, generic).set_weights([99, 1])
     b.position_at_end(check2)
