@@ -268,6 +268,29 @@ class List(_Struct):
     allocated = 32
 
 
+class ListIter(_Struct):
+    """iter(list): FOR_ITER_LIST's fields (Include/internal/pycore_list.h)."""
+    C_NAME = "_PyListIterObject"
+    it_index = 16
+    it_seq = 24  # NULL once exhausted
+
+
+class TupleIter(_Struct):
+    """iter(tuple): FOR_ITER_TUPLE's fields (Include/internal/pycore_tuple.h)."""
+    C_NAME = "_PyTupleIterObject"
+    it_index = 16
+    it_seq = 24  # NULL once exhausted
+
+
+class RangeIter(_Struct):
+    """iter(range(...)) within C longs: FOR_ITER_RANGE's fields
+    (Include/internal/pycore_range.h)."""
+    C_NAME = "_PyRangeIterObject"
+    start = 16
+    step = 24
+    len = 32
+
+
 class Dict(_Struct):
     C_NAME = "PyDictObject"
     ma_used = 16
@@ -498,6 +521,8 @@ class InterpreterState(_Struct):
     ceval_gil_drop_request = 372
     ceval_recursion_limit = 376
     ceval_gc_scheduled = 396
+    # A PEP 523 frame evaluator (_PyFrameEvalFunction), NULL when CPython's own runs.
+    eval_frame = 1744
     func_watchers = 1752
     active_func_watchers = 1816  # uint8 bitmask
     # _Py_GlobalMonitors: MONITORING_UNGROUPED_EVENTS bytes, byte e = bitmask of the tools
@@ -567,6 +592,9 @@ STRUCTS = (
     Float,
     Tuple,
     List,
+    ListIter,
+    TupleIter,
+    RangeIter,
     Dict,
     DictKeys,
     Function,
@@ -662,6 +690,16 @@ def check() -> None:
     arr = ptr(la + List.ob_item)
     for i, item in enumerate(lst):
         expect(f"list ob_item[{i}]", ptr(arr + i * POINTER_SIZE), id(item))
+    for seq, struct in ((lst, ListIter), (items, TupleIter)):
+        it = iter(seq)
+        next(it)
+        expect(f"{struct.__name__} it_index", word(id(it) + struct.it_index), 1)
+        expect(f"{struct.__name__} it_seq", ptr(id(it) + struct.it_seq), id(seq))
+    rit = iter(range(5, 40, 3))
+    next(rit)
+    expect("RangeIter start", word(id(rit) + RangeIter.start, ctypes.c_long), 8)
+    expect("RangeIter step", word(id(rit) + RangeIter.step, ctypes.c_long), 3)
+    expect("RangeIter len", word(id(rit) + RangeIter.len, ctypes.c_long), 11)
     d = {"a": 1, "b": 2}
     expect("dict ma_used", word(id(d) + Dict.ma_used), 2)
     v0 = word(id(d) + Dict.ma_version_tag, ctypes.c_uint64)

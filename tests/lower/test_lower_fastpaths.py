@@ -187,3 +187,60 @@ def test_big_function_goes_to_the_level_0_engine():
     exec("\n".join(lines), ns)
     same(ns["big"], ([1, 2, 3, 4, 5], 3), ([1.5, 2, 3, 4, 5], 2.5), ([1, 2, 3, 4, 5], "x"))
     assert engine.get_engine()._big_ee is not None
+
+
+def iterate(make, extra):
+    seq = make()
+    out = []
+    it = iter(seq)
+    for x in it:
+        out.append(x)
+        if x == extra and isinstance(seq, list):
+            seq.append(x * 10)  # a list may grow while iterated
+    out.append(list(it))  # an exhausted iterator stays exhausted
+    squares = [y * y for y in seq if y != extra]
+    return out, squares
+
+
+def ranges(a, b, s):
+    total = []
+    for i in range(a, b, s):
+        total.append(i)
+        if len(total) > 50:
+            break
+    return total
+
+
+def test_iteration_of_lists_tuples_and_ranges():
+    # The inline steps of FOR_ITER_LIST / _TUPLE / _RANGE, and LIST_APPEND into spare
+    # capacity or growing, against every other iterator's tp_iternext.
+    def given(seq):
+        return lambda: type(seq)(seq) if isinstance(seq, (list, dict)) else seq
+
+    same(iterate, *[(given(seq), extra) for seq, extra in (
+        ([1, 2, 3], 2), ((4, 5, 6), 5), ([], 0), ((), 0), (L([7, 8]), 7), (Tu((1, 2)), 1),
+        ("abc", "b"), ({1: 2, 3: 4}, 3), (range(5), 3), (list(range(40)), 39), (None, 0))])
+    same(ranges, (0, 10, 1), (10, 0, -3), (-5, 5, 2), (0, 0, 1), (2**62, 2**62 + 5, 2),
+         (-(2**63), -(2**63) + 3, 1), (2**63 - 3, 2**63 + 2, 1), (0, 2**70, 2**68),
+         (0, 10, 0), (0, 5, IntSub(2)), (1.0, 3, 1))
+
+
+def test_an_exhausted_list_iterator_drops_its_list_at_once():
+    events = []
+
+    class DL(list):
+        def __del__(self):
+            events.append("del")
+
+    def run(make):
+        for x in iter(make()):
+            events.append(x)
+        events.append("after")
+
+    compiled = same(run)
+    events.clear()
+    compiled(lambda: DL([1]))
+    got = list(events)
+    events.clear()
+    run(lambda: DL([1]))
+    assert got == events

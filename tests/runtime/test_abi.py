@@ -73,6 +73,9 @@ def _c_probe_source():
         #include "internal/pycore_frame.h"
         #include "internal/pycore_long.h"
         #include "internal/pycore_dict.h"
+        #include "internal/pycore_list.h"
+        #include "internal/pycore_range.h"
+        #include "internal/pycore_tuple.h"
         #include <stddef.h>
         #include <stdio.h>
         int main(void) {

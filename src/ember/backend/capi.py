@@ -214,7 +214,7 @@ OBJECTS = (
     "PyLong_Type PyFloat_Type PyBool_Type PyUnicode_Type PyBytes_Type PyTuple_Type PyList_Type "
     "PyDict_Type PySet_Type PyFrozenSet_Type PySlice_Type PyRange_Type PyType_Type "
     "PyBaseObject_Type PyFunction_Type PyMethod_Type PyCFunction_Type PyCell_Type PyCode_Type "
-    "PyModule_Type PyMethodDescr_Type"
+    "PyModule_Type PyMethodDescr_Type PyListIter_Type PyTupleIter_Type PyRangeIter_Type"
 ).split()
 
 # `PyObject *` variables: load to get the object.
@@ -229,7 +229,7 @@ POINTERS = tuple(
 )
 
 # Addresses inside the running interpreter, bound per process (see register_symbols).
-EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors")
+EMBER_SYMBOLS = ("ember.eval_breaker", "ember.monitors", "ember.eval_frame")
 
 
 def function_type(name: str) -> ir.FunctionType:

@@ -13,6 +13,8 @@ failure the half-built object is released and the inputs stay owned by the calle
 
 from __future__ import annotations
 
+from llvmlite import ir
+
 from ember import abi, slowpaths
 from ember.backend import support
 from ember.ir import ops
@@ -103,7 +105,22 @@ def lower_build_slice(cx, op):
 
 @lowers(ops.ListAppend)
 def lower_list_append(cx, op):
-    cx.check_neg(cx.call("PyList_Append", cx.v(op.list), cx.v(op.value)))
+    # LIST_APPEND's `_PyList_AppendTakeRef`: into spare capacity inline, else the C call
+    # that grows the list (a comprehension paid a call per item where ceval pays none).
+    b = cx.b
+    I64 = support.I64
+    lst, value = cx.v(op.list), cx.v(op.value)
+    size = support.load_field(b, lst, abi.List.ob_size, I64)
+    room = b.icmp_signed("<", size, support.load_field(b, lst, abi.List.allocated, I64))
+    with b.if_else(room, likely=True) as (fits, grows):
+        with fits:
+            cx.incref(value)
+            items = support.load_field(b, lst, abi.List.ob_item)
+            b.store(value, b.gep(items, [size], source_etype=OBJ))
+            b.store(b.add(size, ir.Constant(I64, 1)),
+                    support.field_address(b, lst, abi.List.ob_size))
+        with grows:
+            cx.check_neg(cx.call("PyList_Append", lst, value))
 
 
 @lowers(ops.SetAdd)
