@@ -87,6 +87,7 @@ class Runner:
 stub = types.ModuleType("pyperf")
 stub.Runner = Runner
 stub.perf_counter = time.perf_counter
+stub.python_implementation = lambda: sys.implementation.name
 sys.modules["pyperf"] = stub
 script = sys.argv[1]
 sys.argv = [script] + sys.argv[2:]
@@ -149,9 +150,13 @@ def top_functions(profile: Path, perf_map: Path | None, top: int) -> list[tuple[
             started = True
             continue
         m = re.match(r"\s*([\d,]+) \(\s*([\d.]+)%\)\s+(.*)", line) if started else None
-        if not m or float(m.group(2)) >= 99:
+        # Skip the totals, the "(Nx)" lines (a caller's count, not a function of its own)
+        # and source lines.
+        if not m or float(m.group(2)) >= 99 or re.search(r"\([\d,]+x\)", line):
             continue
         name = m.group(3)
+        if ":" not in name and not name.startswith("???"):
+            continue
         hexaddr = re.match(r"\?\?\?:0x([0-9a-f]+)", name)
         if hexaddr:
             addr = int(hexaddr.group(1), 16)
