@@ -41,6 +41,9 @@ static PyObject *booted_counter = NULL;
 static long long started_ns = 0;
 enum phase { COUNTING, WARMING_UP, SAMPLING, ADOPTED };
 static enum phase phase = COUNTING;
+/* The thread that started: a fork from another thread leaves the child without Ember's
+   thread (after_fork; the runtime's own hook, runtime/driver.py, says why). */
+static unsigned long main_ident = 0;
 static const char *phase_names[] = {"counting", "warm-up", "sampling", "adopted"};
 /* The sampler, from the end of the warm-up; the timer's callback, which makes it. */
 static PyObject *booted_sampler = NULL;
@@ -252,6 +255,11 @@ after_fork(PyObject *module, int child)
     if (phase != WARMING_UP && phase != SAMPLING) {
         Py_RETURN_NONE;
     }
+    if (child && PyThread_get_thread_ident() != main_ident) {
+        phase = COUNTING;  /* with no events on: this child counts nothing */
+        ember_counter_set_waits(booted_counter, 0);
+        Py_RETURN_NONE;
+    }
     if (watch(module) < 0) {
         PyErr_Clear();
         if (phase == WARMING_UP) {
@@ -363,6 +371,7 @@ register_counter(PyObject *module, PyObject *monitoring)
     booted_counter = counter; /* (for the timer's callback; cleared again on failure) */
     warmed_up_hook = PyCFunction_New(&warmed_up_def, module);
     phase = WARMING_UP;
+    main_ident = PyThread_get_thread_ident();
     if (warmed_up_hook != NULL && watch(module) == 0) {
         if (register_fork_hooks(module) < 0) {
             booted_counter = NULL;

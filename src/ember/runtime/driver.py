@@ -134,6 +134,9 @@ class Runtime:
             os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
                                 after_in_child=_after_fork)
         _AT_FORK[:] = [self]
+        import _thread
+
+        self.main_ident = _thread.get_ident()  # (a fork from another thread: _after_fork)
 
         warmup = options.warmup
         if warmup is None:
@@ -657,10 +660,21 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork() -> None:
+    import _thread
+
     for rt in _AT_FORK:
         if rt.counter_module is not None:
             rt.counter_module.replies_forget()  # the thread was the parent's
         rt._after_fork()
+        if _thread.get_ident() != rt.main_ident:
+            # Forked from a thread other than the main one. The child's only thread is
+            # that one, and once it ends CPython 3.12.1 makes the next thread state from
+            # the main thread's initial one, still marked initialised (a fatal error,
+            # "init_threadstate: thread state already initialized"): Ember's native
+            # thread would be that next one. So no thread of Ember's in such a child:
+            # its functions run interpreted (Lib/test's test_threading forks so).
+            rt.stop()
+            continue
         if rt.enabled:
             rt._rearm()
 
