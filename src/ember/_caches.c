@@ -287,6 +287,33 @@ nothing_to_cache(AttrCache *c)
 /* --- LOAD_ATTR ------------------------------------------------------------------------ */
 
 /* Fill an entry for obj.name; 1 if one was made. */
+/* An attribute no descriptor of the type governs, loaded or stored alike: in the
+   object's materialised dict at a key index (DICT_HINT), or in its inline values at the
+   type's cached keys' index (INSTANCE_VALUE). 0: neither applies. */
+static int
+fill_instance(AttrCache *c, PyObject *obj, PyTypeObject *tp, unsigned int version,
+              PyObject *name)
+{
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
+        return 0;
+    }
+    PyDictObject *dict = managed_dict(obj);
+    if (dict != NULL) {
+        Py_ssize_t hint = keys_index(dict->ma_keys, name);
+        if (hint < 0 || dict->ma_values != NULL) {
+            return 0;
+        }
+        push_entry(c, tp, version, DICT_HINT, hint, NULL);
+        return 1;
+    }
+    Py_ssize_t ix = keys_index(cached_keys(tp), name);
+    if (ix < 0) {
+        return 0;
+    }
+    push_entry(c, tp, version, INSTANCE_VALUE, ix, NULL);
+    return 1;
+}
+
 static int
 fill_load(AttrCache *c, PyObject *obj, PyObject *name)
 {
@@ -335,24 +362,7 @@ fill_load(AttrCache *c, PyObject *obj, PyObject *name)
         return 0;
     }
     if (descr == NULL) {
-        if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
-            return 0;
-        }
-        PyDictObject *dict = managed_dict(obj);
-        if (dict != NULL) {
-            Py_ssize_t hint = keys_index(dict->ma_keys, name);
-            if (hint < 0 || dict->ma_values != NULL) {
-                return 0;
-            }
-            push_entry(c, tp, version, DICT_HINT, hint, NULL);
-            return 1;
-        }
-        Py_ssize_t ix = keys_index(cached_keys(tp), name);
-        if (ix < 0) {
-            return 0;
-        }
-        push_entry(c, tp, version, INSTANCE_VALUE, ix, NULL);
-        return 1;
+        return fill_instance(c, obj, tp, version, name);
     }
     descrgetfunc get = Py_TYPE(descr)->tp_descr_get;
     if (get != NULL && Py_TYPE(descr)->tp_descr_set != NULL) {
@@ -476,24 +486,7 @@ fill_store(AttrCache *c, PyObject *obj, PyObject *name)
         return 0;
     }
     if (descr == NULL) {
-        if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) {
-            return 0;
-        }
-        PyDictObject *dict = managed_dict(obj);
-        if (dict != NULL) {
-            Py_ssize_t hint = keys_index(dict->ma_keys, name);
-            if (hint < 0 || dict->ma_values != NULL) {
-                return 0;
-            }
-            push_entry(c, tp, version, DICT_HINT, hint, NULL);
-            return 1;
-        }
-        Py_ssize_t ix = keys_index(cached_keys(tp), name);
-        if (ix < 0) {
-            return 0;
-        }
-        push_entry(c, tp, version, INSTANCE_VALUE, ix, NULL);
-        return 1;
+        return fill_instance(c, obj, tp, version, name);
     }
     Py_ssize_t offset = slot_offset(descr, tp, 1);
     if (offset > 0) {

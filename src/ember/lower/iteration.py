@@ -119,14 +119,12 @@ def _next_of_range(cx, it):
     step = support.load_field(b, it, abi.RangeIter.step, I64)
     b.store(b.add(value, step), support.field_address(b, it, abi.RangeIter.start))
     b.store(b.sub(left, ir.Constant(I64, 1)), support.field_address(b, it, abi.RangeIter.len))
-    boxed = cx.call("PyLong_FromLongLong", value)  # a C long is 64 bits here
+    # (a C long is 64 bits here; NULL only with MemoryError set)
+    boxed = cx.check_null(cx.call("PyLong_FromLongLong", value))
     more_end = b.block
     b.branch(out)
     b.position_at_end(out)
     res = b.phi(OBJ)
     res.add_incoming(NULL, start)
     res.add_incoming(boxed, more_end)
-    # PyLong_FromLongLong fails only without memory: then NULL with MemoryError set.
-    with b.if_then(b.icmp_unsigned("==", res, NULL), likely=False):
-        cx.fail_if(b.icmp_unsigned("!=", cx.call("PyErr_Occurred"), NULL))
     return res
